@@ -1,0 +1,158 @@
+"""CBAM's channel gate (Woo et al., 2018, https://arxiv.org/abs/1807.06521)."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_attention.layers import _utils
+
+POOL_TYPES = ("avg", "max", "lp", "lse")
+
+
+def _pool(x, pool_type: str, axes, dtype):
+    x32 = ops.cast(x, "float32")
+    if pool_type == "avg":
+        pooled = ops.mean(x32, axis=axes)
+    elif pool_type == "max":
+        pooled = ops.max(x32, axis=axes)
+    elif pool_type == "lp":  # L2 norm over positions
+        pooled = ops.sqrt(ops.sum(ops.square(x32), axis=axes))
+    else:  # "lse": log-sum-exp over positions
+        pooled = ops.logsumexp(x32, axis=axes)
+    return ops.cast(pooled, dtype)
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class ChannelAttention(keras.layers.Layer):
+    """Channel attention gate of CBAM.
+
+    Each pooled descriptor of the input (average and max pooling over all
+    positions by default) goes through one shared MLP
+    (`C -> C/reduction -> C`); the results are summed and passed through a
+    sigmoid, giving one weight per channel that scales the input.
+
+    With `pool_types=("avg",)` this is Squeeze-and-Excitation. The official
+    CBAM code also offers "lp" (L2 norm) and "lse" (log-sum-exp) pooling.
+
+    Reference:
+        Woo, Park, Lee, Kweon. "CBAM: Convolutional Block Attention Module".
+        ECCV 2018. https://arxiv.org/abs/1807.06521
+
+    Args:
+        reduction: Channel reduction ratio of the shared MLP. Defaults to 16.
+        pool_types: Descriptors fed to the MLP, any of "avg", "max", "lp",
+            "lse". Defaults to ("avg", "max").
+        min_channels: Smallest hidden width. Defaults to 1.
+        divisor: Round the hidden width to a multiple of this. Defaults to 1.
+        use_bias: Whether the MLP has biases. Defaults to True.
+        activation: Activation inside the MLP ("relu").
+        gate_activation: Activation producing the weights ("sigmoid").
+        data_format: "channels_last" or "channels_first"; `None` uses
+            `keras.config.image_data_format()`.
+
+    Input shape:
+        Rank 3, 4 or 5: `(batch, ..., channels)` or `(batch, channels, ...)`.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> x = keras.random.normal((2, 8, 8, 32))
+    >>> ChannelAttention(reduction=8)(x).shape
+    (2, 8, 8, 32)
+    """
+
+    def __init__(
+        self,
+        reduction: int = 16,
+        pool_types=("avg", "max"),
+        min_channels: int = 1,
+        divisor: int = 1,
+        use_bias: bool = True,
+        activation="relu",
+        gate_activation="sigmoid",
+        data_format: str | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        self.reduction = _utils.check_positive_int(name, "reduction", reduction)
+        if isinstance(pool_types, str):
+            pool_types = (pool_types,)
+        pool_types = tuple(pool_types)
+        bad = [p for p in pool_types if p not in POOL_TYPES]
+        if not pool_types or bad:
+            raise ValueError(
+                f"{name}: Expected `pool_types` to be a non-empty sequence of "
+                f"{POOL_TYPES}. Received: pool_types={pool_types!r}"
+            )
+        self.pool_types = pool_types
+        self.min_channels = _utils.check_positive_int(
+            name, "min_channels", min_channels
+        )
+        self.divisor = _utils.check_positive_int(name, "divisor", divisor)
+        self.use_bias = use_bias
+        self.activation = keras.activations.get(activation)
+        self.gate_activation = keras.activations.get(gate_activation)
+        self.data_format = _utils.standardize_data_format(name, data_format)
+
+    def build(self, input_shape):
+        name = type(self).__name__
+        _utils.check_input_rank(name, input_shape, (3, 4, 5))
+        channels = _utils.num_channels(name, input_shape, self.data_format)
+        self.hidden_channels = _utils.reduced_width(
+            channels, self.reduction, self.divisor, self.min_channels
+        )
+        self.reduce = keras.layers.Dense(
+            self.hidden_channels,
+            use_bias=self.use_bias,
+            dtype=self.dtype_policy,
+            name="reduce",
+        )
+        self.expand = keras.layers.Dense(
+            channels, use_bias=self.use_bias, dtype=self.dtype_policy,
+            name="expand",
+        )
+        self.reduce.build((None, channels))
+        self.expand.build((None, self.hidden_channels))
+
+    def _channel_weights(self, inputs):
+        axes = _utils.spatial_axes(self.data_format, len(inputs.shape))
+        logits = None
+        for pool_type in self.pool_types:
+            pooled = _pool(inputs, pool_type, axes, self.compute_dtype)
+            out = self.expand(self.activation(self.reduce(pooled)))
+            logits = out if logits is None else logits + out
+        return self.gate_activation(logits)
+
+    def call(self, inputs):
+        weights = self._channel_weights(inputs)
+        rank = len(inputs.shape)
+        return inputs * _utils.as_broadcast(weights, self.data_format, rank)
+
+    def compute_attention(self, inputs) -> dict:
+        """Returns `{"channel": weights}`, weights of shape (batch, channels)."""
+        return {"channel": self._channel_weights(inputs)}
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "reduction": self.reduction,
+                "pool_types": list(self.pool_types),
+                "min_channels": self.min_channels,
+                "divisor": self.divisor,
+                "use_bias": self.use_bias,
+                "activation": keras.activations.serialize(self.activation),
+                "gate_activation": keras.activations.serialize(
+                    self.gate_activation
+                ),
+                "data_format": self.data_format,
+            }
+        )
+        return config
