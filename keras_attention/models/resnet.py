@@ -1,0 +1,231 @@
+"""Builders for ResNet-18/34/50/101 with and without attention.
+
+Each builder takes keras.applications-style arguments and returns either an
+`AttentionResNetImageClassifier` (`include_top=True`) or the backbone.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from keras_attention.models.resnet_backbone import AttentionResNetBackbone
+from keras_attention.models.resnet_classifier import (
+    AttentionResNetImageClassifier,
+    AttentionResNetImageClassifierPreprocessor,
+    AttentionResNetImageConverter,
+)
+
+RESNET_DEPTHS = {
+    18: ("basic", [2, 2, 2, 2]),
+    34: ("basic", [3, 4, 6, 3]),
+    50: ("bottleneck", [3, 4, 6, 3]),
+    101: ("bottleneck", [3, 4, 23, 3]),
+}
+RESNET_FILTERS = [64, 128, 256, 512]
+ATTENTIONS = (None, "se", "cbam", "eca", "bam")
+# Hand-set ECA kernel sizes per stage of the official ECA-Net checkpoints.
+OFFICIAL_ECA_KERNELS = {18: "3577", 34: "3357", 50: "3557", 101: "3357"}
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+MIN_IMAGE_SIZE = 32
+
+
+def image_preprocessor(
+    num_channels: int = 3,
+    mean=IMAGENET_MEAN,
+    std=IMAGENET_STD,
+    image_size=None,
+) -> AttentionResNetImageClassifierPreprocessor:
+    """A preprocessor mapping [0, 255] images to `(x / 255 - mean) / std`,
+    adapting grayscale/RGB to `num_channels` and resizing to `image_size`
+    (None keeps the input size)."""
+    mean = list(mean)[:num_channels] if num_channels <= len(mean) else mean
+    std = list(std)[:num_channels] if num_channels <= len(std) else std
+    converter = AttentionResNetImageConverter(
+        num_channels=num_channels,
+        image_size=image_size,
+        scale=[1.0 / (255.0 * s) for s in std],
+        offset=[-m / s for m, s in zip(mean, std, strict=True)],
+    )
+    return AttentionResNetImageClassifierPreprocessor(converter)
+
+
+def _eca_per_stage(kernel_sizes):
+    if kernel_sizes is None:
+        return None
+    sizes = [int(k) for k in kernel_sizes]
+    if len(sizes) != 4:
+        raise ValueError(
+            "Expected 4 ECA kernel sizes (one per stage), e.g. '3577'. "
+            f"Received: eca_kernel_sizes={kernel_sizes!r}"
+        )
+    return [{"kernel_size": k} for k in sizes]
+
+
+def _check_input_shape(input_shape, data_format):
+    if input_shape is None:
+        return (
+            (None, None, 3)
+            if data_format != "channels_first"
+            else (3, None, None)
+        )
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 3:
+        raise ValueError(
+            "Expected `input_shape` (height, width, channels). "
+            f"Received: input_shape={input_shape}"
+        )
+    spatial = (
+        input_shape[1:] if data_format == "channels_first" else input_shape[:2]
+    )
+    for size in spatial:
+        if size is not None and size < MIN_IMAGE_SIZE:
+            raise ValueError(
+                f"Expected images of at least {MIN_IMAGE_SIZE}x"
+                f"{MIN_IMAGE_SIZE}. Received: input_shape={input_shape}"
+            )
+    return input_shape
+
+
+def build_resnet(
+    depth: int,
+    attention: str | None = None,
+    *,
+    include_top: bool = True,
+    input_shape=None,
+    pooling: str | None = None,
+    num_classes: int = 1000,
+    classifier_activation=None,
+    preprocessor=None,
+    attention_config: dict | None = None,
+    eca_kernel_sizes=None,
+    stem_type: str = "imagenet",
+    dropout: float = 0.0,
+    class_names=None,
+    data_format: str | None = None,
+    dtype=None,
+    name: str | None = None,
+) -> keras.Model:
+    """Builds a ResNet v1.5 of `depth` 18, 34, 50 or 101 with `attention`.
+
+    Args:
+        depth: 18, 34, 50 or 101.
+        attention: None, "se", "cbam", "eca" or "bam".
+        include_top: Return the classifier (True) or the backbone.
+        input_shape: `(height, width, channels)`; any size from 32x32, any
+            channel count. Defaults to `(None, None, 3)`.
+        pooling: With `include_top=False`: None (feature map), "avg" or
+            "max" (a vector). With `include_top=True`: the head's pooling
+            ("avg" when None).
+        num_classes: Classes of the head.
+        classifier_activation: Head activation; None gives logits.
+        preprocessor: A preprocessor for the classifier; by default
+            ImageNet mean/std normalisation of [0, 255] images.
+        attention_config: Extra attention-layer arguments.
+        eca_kernel_sizes: Per-stage ECA kernels, e.g. "3577" (the official
+            checkpoints'); None adapts them to the channel count.
+        stem_type: "imagenet" or "small" (3x3/1 stem without pooling).
+        dropout: Dropout before the head.
+        class_names: Optional label names of the head.
+        data_format: "channels_last" or "channels_first".
+        dtype: dtype policy.
+        name: Model name.
+    """
+    if depth not in RESNET_DEPTHS:
+        raise ValueError(
+            f"Expected a ResNet depth in {sorted(RESNET_DEPTHS)}. "
+            f"Received: depth={depth!r}"
+        )
+    if attention not in ATTENTIONS:
+        raise ValueError(
+            f"Expected `attention` in {ATTENTIONS}. "
+            f"Received: attention={attention!r}"
+        )
+    data_format = data_format or keras.config.image_data_format()
+    input_shape = _check_input_shape(input_shape, data_format)
+    block_type, blocks = RESNET_DEPTHS[depth]
+    config = dict(attention_config or {})
+    if attention == "eca" and eca_kernel_sizes is not None:
+        config["per_stage"] = _eca_per_stage(eca_kernel_sizes)
+    backbone = AttentionResNetBackbone(
+        stackwise_num_blocks=blocks,
+        stackwise_num_filters=RESNET_FILTERS,
+        block_type=block_type,
+        attention=attention,
+        attention_config=config or None,
+        stem_type=stem_type,
+        image_shape=input_shape,
+        data_format=data_format,
+        dtype=dtype,
+        name=f"{name}_backbone" if name and include_top else name,
+    )
+    if not include_top:
+        if pooling is None:
+            return backbone
+        if pooling not in ("avg", "max"):
+            raise ValueError(
+                "Expected `pooling` None, 'avg' or 'max'. "
+                f"Received: pooling={pooling!r}"
+            )
+        pool_cls = (
+            keras.layers.GlobalAveragePooling2D
+            if pooling == "avg"
+            else keras.layers.GlobalMaxPooling2D
+        )
+        outputs = pool_cls(data_format=data_format, name="pooler")(
+            backbone.output
+        )
+        return keras.Model(backbone.input, outputs, name=name)
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(
+            f"Expected `num_classes` >= 1. Received: num_classes={num_classes!r}"
+        )
+    channel_axis = 0 if data_format == "channels_first" else -1
+    if preprocessor is None:
+        preprocessor = image_preprocessor(
+            num_channels=input_shape[channel_axis]
+        )
+    return AttentionResNetImageClassifier(
+        backbone=backbone,
+        num_classes=num_classes,
+        preprocessor=preprocessor,
+        pooling=pooling or "avg",
+        activation=classifier_activation,
+        dropout=dropout,
+        class_names=class_names,
+        dtype=dtype,
+        name=name,
+    )
+
+
+def _make_builder(depth: int, attention: str | None):
+    prefix = f"{attention}_" if attention else ""
+    model_name = f"{prefix}resnet{depth}"
+
+    def builder(**kwargs) -> keras.Model:
+        kwargs.setdefault("name", model_name)
+        return build_resnet(depth, attention, **kwargs)
+
+    label = {
+        None: "plain",
+        "se": "Squeeze-and-Excitation",
+        "cbam": "CBAM",
+        "eca": "ECA",
+        "bam": "BAM",
+    }[attention]
+    builder.__name__ = model_name
+    builder.__qualname__ = model_name
+    builder.__doc__ = (
+        f"ResNet-{depth} v1.5 with {label} attention.\n\n"
+        "Takes the keyword arguments of `build_resnet` (include_top, "
+        "input_shape, pooling, num_classes, classifier_activation, ...)."
+    )
+    return model_name, builder
+
+
+IMAGE_BUILDERS = dict(
+    _make_builder(depth, attention)
+    for attention in ATTENTIONS
+    for depth in RESNET_DEPTHS
+)
+globals().update(IMAGE_BUILDERS)

@@ -1,0 +1,263 @@
+"""ResNet v1.5 backbones with SE, CBAM, ECA or BAM attention.
+
+References:
+    He, Zhang, Ren, Sun. "Deep Residual Learning for Image Recognition".
+    CVPR 2016. https://arxiv.org/abs/1512.03385 (v1.5: the stride of a
+    bottleneck block sits on its 3x3 conv, as in torchvision).
+"""
+
+from __future__ import annotations
+
+import keras
+import keras_hub
+
+from keras_attention.layers import _utils
+from keras_attention.layers.factory import ATTENTION_LAYERS, get_attention
+
+BLOCK_TYPES = ("basic", "bottleneck")
+STEM_TYPES = ("imagenet", "small")
+# Attention inside every residual branch vs. between stages.
+BLOCK_ATTENTION = ("se", "cbam", "eca")
+STAGE_ATTENTION = ("bam",)
+
+# torchvision's batch-norm settings (PyTorch momentum 0.1 = Keras 0.9).
+BN_EPSILON = 1e-5
+BN_MOMENTUM = 0.9
+
+
+def _batch_norm(axis, name, zero_init=False):
+    return keras.layers.BatchNormalization(
+        axis=axis,
+        epsilon=BN_EPSILON,
+        momentum=BN_MOMENTUM,
+        gamma_initializer="zeros" if zero_init else "ones",
+        name=name,
+    )
+
+
+def _conv(filters, kernel_size, strides, data_format, name):
+    return keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=keras.initializers.VarianceScaling(
+            2.0, mode="fan_out", distribution="untruncated_normal"
+        ),
+        data_format=data_format,
+        name=name,
+    )
+
+
+def _block_attention(attention, attention_config, stage_index, name):
+    if attention is None:
+        return None
+    config = dict(attention_config or {})
+    stage_config = config.pop("per_stage", None)
+    if stage_config:
+        config.update(stage_config[stage_index] or {})
+    return get_attention(attention, name=name, **config)
+
+
+def apply_block(
+    x,
+    filters,
+    strides,
+    block_type,
+    data_format,
+    attention=None,
+    name="block",
+):
+    """One residual block; `attention` (a layer or None) goes on the
+    residual branch after its last batch norm, before the addition."""
+    axis = _utils.channel_axis(data_format, 4)
+    expansion = 4 if block_type == "bottleneck" else 1
+    out_channels = filters * expansion
+    in_channels = x.shape[axis]
+    shortcut = x
+    if strides != 1 or in_channels != out_channels:
+        shortcut = _conv(
+            out_channels, 1, strides, data_format, f"{name}_shortcut_conv"
+        )(x)
+        shortcut = _batch_norm(axis, f"{name}_shortcut_bn")(shortcut)
+    if block_type == "basic":
+        x = _conv(filters, 3, strides, data_format, f"{name}_conv1")(x)
+        x = _batch_norm(axis, f"{name}_bn1")(x)
+        x = keras.layers.ReLU(name=f"{name}_relu1")(x)
+        x = _conv(filters, 3, 1, data_format, f"{name}_conv2")(x)
+        x = _batch_norm(axis, f"{name}_bn2")(x)
+    else:
+        x = _conv(filters, 1, 1, data_format, f"{name}_conv1")(x)
+        x = _batch_norm(axis, f"{name}_bn1")(x)
+        x = keras.layers.ReLU(name=f"{name}_relu1")(x)
+        x = _conv(filters, 3, strides, data_format, f"{name}_conv2")(x)
+        x = _batch_norm(axis, f"{name}_bn2")(x)
+        x = keras.layers.ReLU(name=f"{name}_relu2")(x)
+        x = _conv(out_channels, 1, 1, data_format, f"{name}_conv3")(x)
+        x = _batch_norm(axis, f"{name}_bn3")(x)
+    if attention is not None:
+        x = attention(x)
+    x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
+    return keras.layers.ReLU(name=f"{name}_out")(x)
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class AttentionResNetBackbone(keras_hub.models.Backbone):
+    """ResNet v1.5 backbone with an optional attention module.
+
+    A keras-hub `Backbone`: a functional model from images to the last
+    feature map, with stable layer names (`stem_conv`, `stage2_block1_conv1`,
+    `stage2_block1_attention`, `stage1_bam`, ...), so it saves and loads as a
+    keras-hub preset.
+
+    SE, CBAM and ECA go on every residual branch, after the last batch norm
+    and before the addition (as in the official code). BAM goes at the
+    bottlenecks after stages 1, 2 and 3.
+
+    Args:
+        stackwise_num_blocks: Blocks per stage, e.g. `[2, 2, 2, 2]`.
+        stackwise_num_filters: Width of each stage, e.g.
+            `[64, 128, 256, 512]` (bottleneck blocks output 4x this).
+        block_type: "basic" (ResNet-18/34) or "bottleneck" (50/101/152).
+        attention: None, "se", "cbam", "eca" or "bam".
+        attention_config: Extra constructor arguments for the attention
+            layer, e.g. `{"reduction": 8}`. The key `"per_stage"` may hold a
+            list of 4 dicts applied per stage (BAM uses the first 3), e.g.
+            ECA's hand-set kernels `[{"kernel_size": 3}, ...]`.
+        stem_type: "imagenet" (7x7/2 conv + 3x3/2 max pool) or "small"
+            (3x3/1 conv, no pool; for 32x32-class images).
+        image_shape: Input shape, `(None, None, 3)` by default. Any number of
+            channels, e.g. 1 for spectrograms.
+        data_format: "channels_last" or "channels_first".
+        dtype: dtype policy of the model.
+
+    Example:
+
+    >>> backbone = AttentionResNetBackbone(
+    ...     stackwise_num_blocks=[1, 1, 1, 1],
+    ...     stackwise_num_filters=[8, 16, 32, 64],
+    ...     attention="cbam",
+    ...     image_shape=(32, 32, 3),
+    ... )
+    >>> backbone.output_shape
+    (None, 1, 1, 64)
+    """
+
+    def __init__(
+        self,
+        stackwise_num_blocks,
+        stackwise_num_filters,
+        block_type: str = "basic",
+        attention: str | None = None,
+        attention_config: dict | None = None,
+        stem_type: str = "imagenet",
+        image_shape=(None, None, 3),
+        data_format: str | None = None,
+        dtype=None,
+        **kwargs,
+    ):
+        name = type(self).__name__
+        if block_type not in BLOCK_TYPES:
+            raise ValueError(
+                f"{name}: Expected `block_type` in {BLOCK_TYPES}. "
+                f"Received: block_type={block_type!r}"
+            )
+        if stem_type not in STEM_TYPES:
+            raise ValueError(
+                f"{name}: Expected `stem_type` in {STEM_TYPES}. "
+                f"Received: stem_type={stem_type!r}"
+            )
+        if attention is not None and attention not in ATTENTION_LAYERS:
+            # Raises the factory's error listing the valid names.
+            get_attention(attention)
+        if len(stackwise_num_blocks) != len(stackwise_num_filters):
+            raise ValueError(
+                f"{name}: `stackwise_num_blocks` and `stackwise_num_filters` "
+                f"must have the same length. Received: "
+                f"{stackwise_num_blocks} and {stackwise_num_filters}"
+            )
+        data_format = _utils.standardize_data_format(name, data_format)
+        axis = _utils.channel_axis(data_format, 4)
+        stage_attention = attention in STAGE_ATTENTION
+        if attention == "cbam":
+            # The official CBAM ResNets zero-initialise the spatial gate's
+            # batch-norm scale, so every gate starts at sigmoid(0) = 0.5.
+            attention_config = {
+                "zero_init_batch_norm": True,
+                **(attention_config or {}),
+            }
+
+        # === Functional model ===
+        image_input = keras.layers.Input(shape=image_shape, name="images")
+        x = image_input
+        if stem_type == "imagenet":
+            x = _conv(64, 7, 2, data_format, "stem_conv")(x)
+        else:
+            x = _conv(64, 3, 1, data_format, "stem_conv")(x)
+        x = _batch_norm(axis, "stem_bn")(x)
+        x = keras.layers.ReLU(name="stem_relu")(x)
+        if stem_type == "imagenet":
+            x = keras.layers.MaxPooling2D(
+                3,
+                2,
+                padding="same",
+                data_format=data_format,
+                name="stem_pool",
+            )(x)
+        num_stages = len(stackwise_num_blocks)
+        for s, (blocks, filters) in enumerate(
+            zip(stackwise_num_blocks, stackwise_num_filters, strict=True)
+        ):
+            for b in range(blocks):
+                block_name = f"stage{s + 1}_block{b + 1}"
+                block_attention = None
+                if not stage_attention:
+                    block_attention = _block_attention(
+                        attention,
+                        attention_config,
+                        s,
+                        f"{block_name}_attention",
+                    )
+                x = apply_block(
+                    x,
+                    filters,
+                    strides=1 if (s == 0 or b > 0) else 2,
+                    block_type=block_type,
+                    data_format=data_format,
+                    attention=block_attention,
+                    name=block_name,
+                )
+            if stage_attention and s < num_stages - 1:
+                bam = _block_attention(
+                    attention, attention_config, s, f"stage{s + 1}_bam"
+                )
+                x = bam(x)
+
+        super().__init__(inputs=image_input, outputs=x, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.stackwise_num_blocks = list(stackwise_num_blocks)
+        self.stackwise_num_filters = list(stackwise_num_filters)
+        self.block_type = block_type
+        self.attention = attention
+        self.attention_config = attention_config
+        self.stem_type = stem_type
+        self.image_shape = tuple(image_shape)
+        self.data_format = data_format
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "stackwise_num_blocks": self.stackwise_num_blocks,
+                "stackwise_num_filters": self.stackwise_num_filters,
+                "block_type": self.block_type,
+                "attention": self.attention,
+                "attention_config": self.attention_config,
+                "stem_type": self.stem_type,
+                "image_shape": list(self.image_shape),
+                "data_format": self.data_format,
+            }
+        )
+        return config
