@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install -q --upgrade pip
 	# torch is pinned to the CPU wheel: a looser pin pulls multi-GB CUDA wheels.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[tensorflow,jax,torch,audio,viz,dev]"
+	$(BIN)/pip install -q -e ".[tensorflow,jax,torch,audio,viz,dev,docs]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -33,6 +33,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check keras_attention tests training benchmarks
 	$(BIN)/ruff format --check keras_attention tests training benchmarks
+
+# The documentation site (mkdocs.yml, docs/); `docs` fails on any warning.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/layer_overhead.py

@@ -5,7 +5,9 @@ from keras_attention.layers.cbam import CBAM
 from keras_attention.layers.channel_attention import ChannelAttention
 from keras_attention.layers.eca import ECA, adaptive_kernel_size
 from keras_attention.layers.factory import ATTENTION_LAYERS, get_attention
+from keras_attention.layers.log_mel import LogMelSpectrogram
 from keras_attention.layers.spatial_attention import SpatialAttention
+from keras_attention.layers.spec_augment import SpecAugment
 from keras_attention.layers.squeeze_excite import SqueezeExcite
 
 __all__ = [
@@ -14,7 +16,9 @@ __all__ = [
     "CBAM",
     "ChannelAttention",
     "ECA",
+    "LogMelSpectrogram",
     "SpatialAttention",
+    "SpecAugment",
     "SqueezeExcite",
     "adaptive_kernel_size",
     "get_attention",

@@ -50,6 +50,13 @@ def check_input_rank(layer: str, input_shape, ranks: tuple[int, ...]) -> None:
         )
 
 
+def ensure_built(layer, inputs) -> None:
+    """Builds `layer` for `inputs` if it has not been called yet, so that
+    `compute_attention` works on a fresh layer too."""
+    if not layer.built:
+        layer.build(tuple(inputs.shape))
+
+
 def channel_axis(data_format: str, rank: int) -> int:
     return -1 if data_format == "channels_last" else 1
 

@@ -57,7 +57,7 @@ class BAM(keras.layers.Layer):
     Example:
 
     >>> x = keras.random.normal((2, 16, 16, 32))
-    >>> BAM(reduction=8)(x).shape
+    >>> tuple(BAM(reduction=8)(x).shape)
     (2, 16, 16, 32)
     """
 
@@ -188,6 +188,7 @@ class BAM(keras.layers.Layer):
     def compute_attention(self, inputs) -> dict:
         """Returns `sigmoid(Mc)` (batch, channels) under "channel" and
         `sigmoid(Ms)` (batch, *spatial) under "spatial"."""
+        _utils.ensure_built(self, inputs)
         mc, ms = self._branches(inputs)
         axis = _utils.channel_axis(self.data_format, len(inputs.shape))
         return {

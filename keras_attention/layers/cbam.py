@@ -6,7 +6,10 @@ from __future__ import annotations
 import keras
 
 from keras_attention.layers import _utils
-from keras_attention.layers.channel_attention import ChannelAttention
+from keras_attention.layers.channel_attention import (
+    POOL_TYPES,
+    ChannelAttention,
+)
 from keras_attention.layers.spatial_attention import SpatialAttention
 
 
@@ -52,7 +55,7 @@ class CBAM(keras.layers.Layer):
     Example:
 
     >>> x = keras.random.normal((2, 8, 8, 32))
-    >>> CBAM(reduction=8)(x).shape
+    >>> tuple(CBAM(reduction=8)(x).shape)
     (2, 8, 8, 32)
     """
 
@@ -86,7 +89,15 @@ class CBAM(keras.layers.Layer):
         self.pool_types = (
             (pool_types,) if isinstance(pool_types, str) else tuple(pool_types)
         )
-        self.min_channels = min_channels
+        bad = [p for p in self.pool_types if p not in POOL_TYPES]
+        if not self.pool_types or bad:
+            raise ValueError(
+                f"{name}: Expected `pool_types` to be a non-empty sequence of "
+                f"{POOL_TYPES}. Received: pool_types={pool_types!r}"
+            )
+        self.min_channels = _utils.check_positive_int(
+            name, "min_channels", min_channels
+        )
         self.spatial_batch_norm = spatial_batch_norm
         self.zero_init_batch_norm = zero_init_batch_norm
         self.data_format = _utils.standardize_data_format(name, data_format)
@@ -130,6 +141,7 @@ class CBAM(keras.layers.Layer):
         """Returns the channel weights `(batch, channels)` under "channel" and
         the spatial mask `(batch, *spatial)` under "spatial" (computed on the
         channel-refined input, as in the forward pass)."""
+        _utils.ensure_built(self, inputs)
         maps = {}
         x = inputs
         if self.channel_gate is not None:

@@ -60,7 +60,7 @@ class ChannelAttention(keras.layers.Layer):
     Example:
 
     >>> x = keras.random.normal((2, 8, 8, 32))
-    >>> ChannelAttention(reduction=8)(x).shape
+    >>> tuple(ChannelAttention(reduction=8)(x).shape)
     (2, 8, 8, 32)
     """
 
@@ -112,7 +112,9 @@ class ChannelAttention(keras.layers.Layer):
             name="reduce",
         )
         self.expand = keras.layers.Dense(
-            channels, use_bias=self.use_bias, dtype=self.dtype_policy,
+            channels,
+            use_bias=self.use_bias,
+            dtype=self.dtype_policy,
             name="expand",
         )
         self.reduce.build((None, channels))
@@ -133,7 +135,8 @@ class ChannelAttention(keras.layers.Layer):
         return inputs * _utils.as_broadcast(weights, self.data_format, rank)
 
     def compute_attention(self, inputs) -> dict:
-        """Returns `{"channel": weights}`, weights of shape (batch, channels)."""
+        """Returns `{"channel": weights}` of shape (batch, channels)."""
+        _utils.ensure_built(self, inputs)
         return {"channel": self._channel_weights(inputs)}
 
     def compute_output_shape(self, input_shape):

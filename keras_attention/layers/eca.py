@@ -61,7 +61,7 @@ class ECA(keras.layers.Layer):
 
     >>> x = keras.random.normal((2, 8, 8, 64))
     >>> layer = ECA()
-    >>> layer(x).shape, layer.kernel_size_
+    >>> tuple(layer(x).shape), layer.kernel_size_
     ((2, 8, 8, 64), 3)
     """
 
@@ -120,7 +120,8 @@ class ECA(keras.layers.Layer):
         return inputs * _utils.as_broadcast(weights, self.data_format, rank)
 
     def compute_attention(self, inputs) -> dict:
-        """Returns `{"channel": weights}`, weights of shape (batch, channels)."""
+        """Returns `{"channel": weights}` of shape (batch, channels)."""
+        _utils.ensure_built(self, inputs)
         return {"channel": self._channel_weights(inputs)}
 
     def compute_output_shape(self, input_shape):

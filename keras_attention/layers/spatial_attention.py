@@ -47,7 +47,7 @@ class SpatialAttention(keras.layers.Layer):
     Example:
 
     >>> x = keras.random.normal((2, 8, 8, 32))
-    >>> SpatialAttention(kernel_size=3)(x).shape
+    >>> tuple(SpatialAttention(kernel_size=3)(x).shape)
     (2, 8, 8, 32)
     """
 
@@ -92,11 +92,12 @@ class SpatialAttention(keras.layers.Layer):
         pooled_shape[_utils.channel_axis(self.data_format, rank)] = 2
         self.conv.build(tuple(pooled_shape))
         if self.use_batch_norm:
+            gamma = "zeros" if self.zero_init_batch_norm else "ones"
             self.batch_norm = keras.layers.BatchNormalization(
                 axis=_utils.channel_axis(self.data_format, rank),
                 epsilon=self.batch_norm_epsilon,
                 momentum=self.batch_norm_momentum,
-                gamma_initializer="zeros" if self.zero_init_batch_norm else "ones",
+                gamma_initializer=gamma,
                 dtype=self.dtype_policy,
                 name="batch_norm",
             )
@@ -127,6 +128,7 @@ class SpatialAttention(keras.layers.Layer):
 
     def compute_attention(self, inputs) -> dict:
         """Returns `{"spatial": mask}`, mask of shape (batch, *spatial)."""
+        _utils.ensure_built(self, inputs)
         axis = _utils.channel_axis(self.data_format, len(inputs.shape))
         return {"spatial": ops.squeeze(self._mask(inputs), axis=axis)}
 

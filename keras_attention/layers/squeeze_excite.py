@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-from keras import ops
 
 from keras_attention.layers import _utils
 
@@ -47,7 +46,7 @@ class SqueezeExcite(keras.layers.Layer):
     Example:
 
     >>> x = keras.random.normal((2, 8, 8, 32))
-    >>> SqueezeExcite(reduction=8)(x).shape
+    >>> tuple(SqueezeExcite(reduction=8)(x).shape)
     (2, 8, 8, 32)
     """
 
@@ -88,7 +87,9 @@ class SqueezeExcite(keras.layers.Layer):
             name="reduce",
         )
         self.expand = keras.layers.Dense(
-            channels, use_bias=self.use_bias, dtype=self.dtype_policy,
+            channels,
+            use_bias=self.use_bias,
+            dtype=self.dtype_policy,
             name="expand",
         )
         self.reduce.build((None, channels))
@@ -106,7 +107,8 @@ class SqueezeExcite(keras.layers.Layer):
         return inputs * _utils.as_broadcast(weights, self.data_format, rank)
 
     def compute_attention(self, inputs) -> dict:
-        """Returns `{"channel": weights}`, weights of shape (batch, channels)."""
+        """Returns `{"channel": weights}` of shape (batch, channels)."""
+        _utils.ensure_built(self, inputs)
         return {"channel": self._channel_weights(inputs)}
 
     def compute_output_shape(self, input_shape):
