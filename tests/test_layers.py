@@ -39,7 +39,11 @@ LAYERS = {
 # Small but non-trivial constructor arguments (16 channels / 4 = 4 hidden).
 KWARGS = {
     "SqueezeExcite": {"reduction": 4},
-    "ChannelAttention": {"reduction": 4},
+    # All four pool types, so that every check covers "lp" and "lse" too.
+    "ChannelAttention": {
+        "reduction": 4,
+        "pool_types": ("avg", "max", "lp", "lse"),
+    },
     "SpatialAttention": {"kernel_size": 3},
     "CBAM": {"reduction": 4, "kernel_size": 3},
     "ECA": {"kernel_size": 3},
@@ -112,7 +116,10 @@ def test_compute_attention_before_first_call(name):
 
 @pytest.mark.parametrize(
     "kwargs, keys",
-    [({"use_spatial": False}, {"channel"}), ({"use_channel": False}, {"spatial"})],
+    [
+        ({"use_spatial": False}, {"channel"}),
+        ({"use_channel": False}, {"spatial"}),
+    ],
 )
 def test_cbam_single_gate(kwargs, keys):
     shape = SHAPES["2d"]
@@ -154,7 +161,12 @@ def _bad_construction_cases():
         cases.append((name, {"kernel_size": 4}, "kernel_size", 4))
     for name in LAYERS:
         cases.append(
-            (name, {"data_format": "channels_mid"}, "data_format", "channels_mid")
+            (
+                name,
+                {"data_format": "channels_mid"},
+                "data_format",
+                "channels_mid",
+            )
         )
     cases.append(("BAM", {"fusion": "concat"}, "fusion", "concat"))
     for name in ("ChannelAttention", "CBAM"):
@@ -189,7 +201,7 @@ def test_bad_arguments_raise(name, kwargs, arg, value):
 @pytest.mark.parametrize("rank", [2, 6])
 @pytest.mark.parametrize("name", list(LAYERS))
 def test_wrong_input_rank_raises(name, rank):
-    shape = (2, 3, 2, 2, 2, 8)[:rank] if rank == 6 else (2, 8)
+    shape = {2: (2, 8), 6: (2, 3, 2, 2, 2, 8)}[rank]
     layer = LAYERS[name](**KWARGS[name])
     with pytest.raises(ValueError) as info:
         layer(np.zeros(shape, "float32"))
@@ -259,10 +271,8 @@ def test_get_attention_kwargs_and_dicts():
     assert isinstance(layer, BAM)
     assert (layer.reduction, layer.fusion) == (4, "product")
     # Keyword arguments override the dict's.
-    assert get_attention({"type": "eca", "kernel_size": 5}, kernel_size=7)
-    assert (
-        get_attention({"type": "eca", "kernel_size": 5}, kernel_size=7)
-    ).kernel_size == 7
+    eca = get_attention({"type": "eca", "kernel_size": 5}, kernel_size=7)
+    assert isinstance(eca, ECA) and eca.kernel_size == 7
     spec = {"type": "se", "reduction": 4}
     get_attention(spec)
     assert spec == {"type": "se", "reduction": 4}, "spec was mutated"

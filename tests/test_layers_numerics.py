@@ -182,7 +182,9 @@ def test_squeeze_excite_matches_reference(shape):
     x = random_input(shape).astype("float64")
     gate = se_gate(layer, x)
     y = to_numpy(layer(x.astype("float32")))
-    np.testing.assert_allclose(y, x * expand_channel_gate(gate, x.ndim), atol=ATOL)
+    np.testing.assert_allclose(
+        y, x * expand_channel_gate(gate, x.ndim), atol=ATOL
+    )
     assert_close(layer.compute_attention(x.astype("float32"))["channel"], gate)
     np.testing.assert_allclose(per_channel_scale(x, y), gate, atol=1e-4)
 
