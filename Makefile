@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml Makefile
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m keras_attention.demo
+	$(BIN)/keras-attention demo
 
 # Runs the whole suite once per backend; fails if any backend fails.
 test: $(STAMP)

@@ -26,3 +26,41 @@ __all__ = [
     "image_preprocessor",
     *IMAGE_BUILDERS,
 ]
+
+# === Audio models ===
+from keras_attention.models.audio import (  # noqa: E402
+    AUDIO_BUILDERS,
+    AUDIO_RESNET_BUILDERS,
+    PANNS_BUILDERS,
+    build_audio_resnet,
+    build_panns_cnn,
+)
+from keras_attention.models.audio_backbone import (  # noqa: E402
+    AudioCNNBackbone,
+    AudioResNetBackbone,
+    WaveformPad,
+)
+from keras_attention.models.audio_classifier import (  # noqa: E402
+    AudioClassifier,
+    AudioCNNClassifier,
+    AudioResNetClassifier,
+    PANNsPooling,
+)
+
+globals().update(AUDIO_BUILDERS)
+
+__all__ += [
+    "AUDIO_BUILDERS",
+    "AUDIO_RESNET_BUILDERS",
+    "AudioCNNBackbone",
+    "AudioCNNClassifier",
+    "AudioClassifier",
+    "AudioResNetBackbone",
+    "AudioResNetClassifier",
+    "PANNS_BUILDERS",
+    "PANNsPooling",
+    "WaveformPad",
+    "build_audio_resnet",
+    "build_panns_cnn",
+    *AUDIO_BUILDERS,
+]

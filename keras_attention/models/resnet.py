@@ -178,7 +178,8 @@ def build_resnet(
         return keras.Model(backbone.input, outputs, name=name)
     if not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(
-            f"Expected `num_classes` >= 1. Received: num_classes={num_classes!r}"
+            "Expected `num_classes` >= 1. "
+            f"Received: num_classes={num_classes!r}"
         )
     channel_axis = 0 if data_format == "channels_first" else -1
     if preprocessor is None:

@@ -50,13 +50,17 @@ def _conv(filters, kernel_size, strides, data_format, name):
     )
 
 
-def _block_attention(attention, attention_config, stage_index, name):
+def _block_attention(
+    attention, attention_config, stage_index, name, data_format
+):
     if attention is None:
         return None
     config = dict(attention_config or {})
     stage_config = config.pop("per_stage", None)
     if stage_config:
         config.update(stage_config[stage_index] or {})
+    # The backbone's layout, not the global default.
+    config["data_format"] = data_format
     return get_attention(attention, name=name, **config)
 
 
@@ -218,6 +222,7 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
                         attention_config,
                         s,
                         f"{block_name}_attention",
+                        data_format,
                     )
                 x = apply_block(
                     x,
@@ -230,7 +235,11 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
                 )
             if stage_attention and s < num_stages - 1:
                 bam = _block_attention(
-                    attention, attention_config, s, f"stage{s + 1}_bam"
+                    attention,
+                    attention_config,
+                    s,
+                    f"stage{s + 1}_bam",
+                    data_format,
                 )
                 x = bam(x)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 
 import keras
@@ -54,20 +55,64 @@ def info(name: str) -> dict:
     return card
 
 
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _preset_head(path: str, card) -> int | None:
+    """Head size of a preset: from its model card, else its task.json."""
+    if card and card.get("num_classes") is not None:
+        return card["num_classes"]
+    task = _read_json(Path(path) / "task.json")
+    return (task.get("config") or {}).get("num_classes")
+
+
+def _check_preset_fits(path: Path, spec) -> None:
+    """Raises if the preset's backbone is another attention variant than
+    `spec` (`from_preset` would silently build the preset's one)."""
+    config = (_read_json(path / "config.json").get("config")) or {}
+    if "attention" in config and config["attention"] != spec.attention:
+        raise ValueError(
+            f"The preset {path} holds a backbone with attention="
+            f"{config['attention']!r}, but {spec.name!r} has attention="
+            f"{spec.attention!r}. Load it under the matching model name "
+            f"(see keras_attention.zoo.list_models())."
+        )
+
+
+def _is_audio_preset(path) -> bool:
+    """Whether a local preset's backbone is one of our audio backbones (for
+    presets without a model card)."""
+    config = Path(path) / "config.json"
+    if not config.is_file():
+        return False
+    name = json.loads(config.read_text()).get("registered_name", "")
+    return name in (
+        "keras_attention>AudioCNNBackbone",
+        "keras_attention>AudioResNetBackbone",
+    )
+
+
 def _from_preset(path: str, num_classes, input_shape, overrides, card):
     kwargs = dict(overrides)
-    head = card.get("num_classes") if card else None
+    head = _preset_head(path, card)
     if num_classes is not None and num_classes != head:
         # A new head: keras-hub then loads the backbone weights only.
         kwargs["num_classes"] = num_classes
         kwargs.setdefault("class_names", None)
     if input_shape is not None:
         kwargs["image_shape"] = tuple(input_shape)
-    base = (
-        keras_hub.models.AudioClassifier
-        if card and card.get("task") == "audio"
-        else keras_hub.models.ImageClassifier
-    )
+    if (card or {}).get("task") == "audio" or _is_audio_preset(path):
+        # keras-hub 0.32 has no generic AudioClassifier: ours is the base
+        # of the audio tasks and finds the subclass for the preset.
+        from keras_attention.models.audio_classifier import AudioClassifier
+
+        base = AudioClassifier
+    else:
+        base = keras_hub.models.ImageClassifier
     try:
         return base.from_preset(path, **kwargs)
     except ValueError:
@@ -77,7 +122,49 @@ def _from_preset(path: str, num_classes, input_shape, overrides, card):
         raise
 
 
+def _size(shape: tuple) -> int:
+    return math.prod(shape)
+
+
+def _h5_variable_shapes(path: Path) -> list[tuple]:
+    """Shapes of the model variables in a Keras `.weights.h5` file (the
+    `layers/` group; optimizer state is left out)."""
+    import h5py
+
+    shapes = []
+    with h5py.File(path, "r") as f:
+        if "layers" not in f:
+            return shapes
+        f["layers"].visititems(
+            lambda _, obj: (
+                shapes.append(tuple(obj.shape))
+                if isinstance(obj, h5py.Dataset)
+                else None
+            )
+        )
+    return shapes
+
+
 def _load_weights_file(model: keras.Model, path: Path, name: str) -> None:
+    # Keras matches variables by layer type and order, and ignores
+    # variables of the file that the model lacks: e.g. bam_resnet18 weights
+    # load into resnet18 without an error. Compare the variables first.
+    try:
+        in_file = sorted(_h5_variable_shapes(path))
+    except OSError as error:
+        raise ValueError(
+            f"Could not read the weights file {path}: {error}"
+        ) from error
+    in_model = sorted(tuple(w.shape) for w in model.weights)
+    if in_file != in_model:
+        raise ValueError(
+            f"The weights file {path} does not fit model {name!r}: it holds "
+            f"{len(in_file)} variables ({sum(map(_size, in_file)):,} values)"
+            f", the model has {len(in_model)} "
+            f"({sum(map(_size, in_model)):,} values). It was saved from "
+            "another architecture, head size (pass `num_classes`) or input "
+            "channel count (pass `input_shape`)."
+        )
     try:
         model.load_weights(str(path))
     except Exception as error:  # Keras raises several types here.
@@ -171,8 +258,10 @@ def load(
             path = download.fetch(str(path), sha256=sha256)
     path = Path(path)
     if path.is_dir():
-        card_path = path / "model_card.json"
-        card = json.loads(card_path.read_text()) if card_path.exists() else {}
+        _check_preset_fits(path, spec)
+        card = _read_json(path / "model_card.json")
+        # A preset without a model card: the task comes from the registry.
+        card.setdefault("task", spec.task)
         return _from_preset(
             str(path), num_classes, input_shape, overrides, card
         )

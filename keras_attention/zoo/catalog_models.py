@@ -44,3 +44,53 @@ def _register_image_models() -> None:
 
 
 _register_image_models()
+
+
+PANNS_PAPER = "https://arxiv.org/abs/1912.10211"
+AUDIO_INPUT_SHAPE = (64000,)  # 4 s at 16 kHz.
+
+
+def _register_audio_models() -> None:
+    from keras_attention.models.audio import (
+        AUDIO_ATTENTIONS,
+        AUDIO_RESNET_BUILDERS,
+        PANNS_BUILDERS,
+    )
+
+    for family, builders in (
+        ("panns_cnn", PANNS_BUILDERS),
+        ("resnet_audio", AUDIO_RESNET_BUILDERS),
+    ):
+        for name, builder in builders.items():
+            attention = next(
+                (a for a in AUDIO_ATTENTIONS if a and name.startswith(f"{a}_")),
+                None,
+            )
+            base = name.removeprefix(f"{attention}_") if attention else name
+            if family == "panns_cnn":
+                title = f"PANNs CNN{base.removeprefix('cnn')}"
+            else:
+                depth = base.removeprefix("resnet").removesuffix("_audio")
+                title = f"ResNet-{depth} on log-mel"
+            # `paper` holds one link (the docs render it as <link>): the
+            # PANNs paper for the plain models, the attention paper else.
+            paper = ATTENTION_PAPERS[attention] if attention else PANNS_PAPER
+            register_model(
+                ModelSpec(
+                    name=name,
+                    task="audio",
+                    family=family,
+                    attention=attention,
+                    builder=builder,
+                    input_shape=AUDIO_INPUT_SHAPE,
+                    description=(
+                        f"{title}, {ATTENTION_LABELS[attention]}, "
+                        "16 kHz waveform"
+                    ),
+                    paper=paper,
+                    input_kind="waveform",
+                )
+            )
+
+
+_register_audio_models()

@@ -116,12 +116,18 @@ def default_weights(name: str) -> str | None:
     return next(iter(entries), None)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=4)
+def _read_catalog(path: str, mtime_ns: int) -> dict:
+    return json.loads(Path(path).read_text())
+
+
 def _catalog() -> dict:
+    # Cached per file and modification time, so a rewritten catalog or
+    # another `$KERAS_ATTENTION_ZOO` is seen at once.
     path = zoo_dir() / CATALOG_FILE
     if not path.exists():
         return {}
-    return json.loads(path.read_text())
+    return _read_catalog(str(path), path.stat().st_mtime_ns)
 
 
 def catalog_entry(name: str) -> dict:

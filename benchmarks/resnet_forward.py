@@ -1,0 +1,288 @@
+"""Forward-pass time of ResNet-50 with each attention module, and against
+`keras.applications.ResNet50`.
+
+Times inference of our `resnet50`, `se_resnet50`, `cbam_resnet50`,
+`eca_resnet50` and `bam_resnet50` (224x224x3, 1000 classes), and of
+`keras.applications.ResNet50(weights=None)`, in one process, at batch 1
+and 32 (`--quick`: 1 and 8, fewer repeats). Every model runs the way Keras
+runs inference, `model.predict_on_batch`, compiled with XLA / `jax.jit` on
+TensorFlow and JAX (PyTorch runs eagerly: `torch.compile` takes minutes on
+a CPU). Our classifiers are timed without their preprocessor (a functional
+model over the same layers), as keras.applications has none. After warm-up
+the models are timed in interleaved rounds, so drifting load on a shared
+machine hits them alike; the table gives the median wall-clock time per
+call, its ratio to our resnet50, and the median CPU time of the process
+(all threads), which other processes disturb much less.
+
+Note that keras.applications.ResNet50 is ResNet v1 (stride in the first
+1x1 conv of a bottleneck: 3.9 GMACs), while ours is v1.5 as torchvision
+(stride in the 3x3 conv: 4.1 GMACs), so ours does ~6% more work.
+
+Usage:
+    KERAS_BACKEND=jax python benchmarks/resnet_forward.py
+    python benchmarks/resnet_forward.py --backend all --quick
+    python benchmarks/resnet_forward.py --backend torch --json out.json
+
+This is a measurement script, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BACKENDS = ("tensorflow", "jax", "torch")
+OURS = ("resnet50", "se_resnet50", "cbam_resnet50", "eca_resnet50")
+OURS += ("bam_resnet50",)
+KERAS_APPS = "keras.applications.ResNet50"
+BASELINE = "resnet50"
+SHAPE = (224, 224, 3)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--backend",
+        default=None,
+        choices=(*BACKENDS, "all"),
+        help="Backend to time; 'all' runs each in a subprocess. Defaults "
+        "to KERAS_BACKEND (or Keras' default).",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="batch 1 and 8, 1 warm-up call, 3 rounds (a few minutes)",
+    )
+    parser.add_argument(
+        "--batch-sizes", type=int, nargs="+", help="default: 1 32"
+    )
+    parser.add_argument("--warmup", type=int, help="default: 2")
+    parser.add_argument("--repeats", type=int, help="rounds; default: 10")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=[*OURS, KERAS_APPS],
+        choices=(*OURS, KERAS_APPS),
+    )
+    parser.add_argument(
+        "--no-jit", action="store_true", help="disable XLA / jax.jit"
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write JSON here")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    if args.batch_sizes is None:
+        args.batch_sizes = [1, 8] if quick else [1, 32]
+    if args.warmup is None:
+        args.warmup = 1 if quick else 2
+    if args.repeats is None:
+        args.repeats = 3 if quick else 10
+    if BASELINE not in args.models:
+        parser.error(f"--models must include {BASELINE} (the baseline)")
+    return args
+
+
+def _forward_args(args) -> list[str]:
+    out = [
+        "--batch-sizes",
+        *map(str, args.batch_sizes),
+        f"--warmup={args.warmup}",
+        f"--repeats={args.repeats}",
+        "--models",
+        *args.models,
+    ]
+    return out + (["--no-jit"] if args.no_jit else [])
+
+
+def command_line(backend: str | None, args) -> str:
+    prefix = f"KERAS_BACKEND={backend} " if backend else ""
+    script = os.path.relpath(os.path.abspath(__file__))
+    return prefix + shlex.join(["python", script, *_forward_args(args)])
+
+
+def run_in_subprocess(backend: str, args) -> dict:
+    """Runs this script under `backend` and returns its report."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "report.json")
+        env = {**os.environ, "KERAS_BACKEND": backend}
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            f"--backend={backend}",
+            *_forward_args(args),
+            f"--json={path}",
+        ]
+        print(f"# running {backend} ...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr[-4000:])
+            raise SystemExit(f"{backend} run failed ({proc.returncode})")
+        print(
+            f"# {backend} done in {time.perf_counter() - start:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        with open(path) as f:
+            return json.load(f)["reports"][0]
+
+
+def jit_compile(args) -> bool:
+    import keras
+
+    return not args.no_jit and keras.backend.backend() != "torch"
+
+
+def build_models(args) -> dict:
+    """Inference models without preprocessing, compiled for predict."""
+    import keras
+
+    from keras_attention import zoo
+    from keras_attention.flops import count_macs
+
+    models = {}
+    for name in args.models:
+        if name == KERAS_APPS:
+            model = keras.applications.ResNet50(weights=None, input_shape=SHAPE)
+        else:
+            task = zoo.load(name, weights=None, input_shape=SHAPE)
+            # The same layers, without the task's preprocessor.
+            model = keras.Model(task.inputs, task.outputs, name=name)
+        model.compile(jit_compile=jit_compile(args))
+        models[name] = {
+            "model": model,
+            "params": int(model.count_params()),
+            "macs": count_macs(model, SHAPE),
+        }
+    return models
+
+
+def time_models(models: dict, x, warmup: int, repeats: int) -> dict:
+    """Warms every model up, then times one call of each per round,
+    rotating the order. Returns `{name: (wall_seconds, cpu_seconds)}`."""
+    for entry in models.values():
+        for _ in range(warmup):
+            entry["model"].predict_on_batch(x)
+    names = list(models)
+    times = {name: ([], []) for name in names}
+    for r in range(repeats):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            wall, cpu = time.perf_counter(), time.process_time()
+            models[name]["model"].predict_on_batch(x)
+            times[name][0].append(time.perf_counter() - wall)
+            times[name][1].append(time.process_time() - cpu)
+    return times
+
+
+def run_here(args) -> dict:
+    import keras
+    import numpy as np
+
+    backend = keras.backend.backend()
+    models = build_models(args)
+    rng = np.random.default_rng(0)
+    results = []
+    for batch in args.batch_sizes:
+        x = rng.uniform(-2, 2, (batch, *SHAPE)).astype("float32")
+        times = time_models(models, x, args.warmup, args.repeats)
+        base_ms = 1e3 * statistics.median(times[BASELINE][0])
+        base_cpu_ms = 1e3 * statistics.median(times[BASELINE][1])
+        apps_ms = (
+            1e3 * statistics.median(times[KERAS_APPS][0])
+            if KERAS_APPS in times
+            else None
+        )
+        for name, (wall, cpu) in times.items():
+            ms = 1e3 * statistics.median(wall)
+            cpu_ms = 1e3 * statistics.median(cpu)
+            results.append(
+                {
+                    "backend": backend,
+                    "model": name,
+                    "batch": batch,
+                    "params": models[name]["params"],
+                    "macs": models[name]["macs"],
+                    "ms": ms,
+                    "ratio_to_resnet50": ms / base_ms,
+                    "ratio_to_keras_applications": (
+                        ms / apps_ms if apps_ms else None
+                    ),
+                    "cpu_ms": cpu_ms,
+                    "cpu_ratio_to_resnet50": cpu_ms / base_cpu_ms,
+                    "samples_ms": [1e3 * t for t in wall],
+                    "samples_cpu_ms": [1e3 * t for t in cpu],
+                }
+            )
+    return {
+        "command": command_line(backend, args),
+        "backend": backend,
+        "jit_compile": jit_compile(args),
+        "keras": keras.__version__,
+        "input_shape": list(SHAPE),
+        "batch_sizes": list(args.batch_sizes),
+        "warmup": args.warmup,
+        "repeats": args.repeats,
+        "machine": f"{platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs",
+        "results": results,
+    }
+
+
+def markdown_table(reports: list[dict]) -> str:
+    lines = [
+        "| backend | jit | model | batch | GMACs | ms (median) "
+        "| / resnet50 | / keras.applications | CPU ms | CPU / resnet50 |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for report in reports:
+        jit = "yes" if report["jit_compile"] else "no"
+        for row in report["results"]:
+            apps = row["ratio_to_keras_applications"]
+            lines.append(
+                f"| {row['backend']} | {jit} | {row['model']} | "
+                f"{row['batch']} | {row['macs'] / 1e9:.2f} | "
+                f"{row['ms']:.1f} | {row['ratio_to_resnet50']:.3f} | "
+                f"{'-' if apps is None else f'{apps:.3f}'} | "
+                f"{row['cpu_ms']:.1f} | {row['cpu_ratio_to_resnet50']:.3f} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    current = os.environ.get("KERAS_BACKEND")
+    if args.backend == "all":
+        reports = [run_in_subprocess(b, args) for b in BACKENDS]
+        command = "python " + shlex.join(
+            [os.path.relpath(os.path.abspath(__file__)), *sys.argv[1:]]
+        )
+    elif args.backend and args.backend != current:
+        reports = [run_in_subprocess(args.backend, args)]
+        command = reports[0]["command"]
+    else:
+        reports = [run_here(args)]
+        command = reports[0]["command"]
+    batches = ", ".join(map(str, args.batch_sizes))
+    print(
+        f"Forward pass, 224x224x3 -> 1000 classes, batch {batches}; median "
+        f"of {args.repeats} interleaved rounds after {args.warmup} warm-up "
+        f"call(s); {reports[0]['machine']}.\n"
+    )
+    print(markdown_table(reports))
+    print(f"\nCommand: {command}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"command": command, "reports": reports}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

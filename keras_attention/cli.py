@@ -1,0 +1,662 @@
+"""The `keras-attention` command line.
+
+    keras-attention --version
+    keras-attention list [PATTERN] [--task image|audio] [--pretrained]
+    keras-attention info NAME [--json]
+    keras-attention catalog --write | --check [NAME ...]
+    keras-attention demo [ARGS ...]
+    keras-attention predict FILE [FILE ...] --model NAME [--weights W]
+                            [--top-k 5]
+
+Subcommands are registered in `SUBCOMMANDS`: a name mapped to a function
+that receives the argparse sub-parsers object, adds its parser and sets
+`handler=<function(args) -> int>` on it. A new subcommand (e.g. `explain`)
+is one more builder decorated with `@register_subcommand("explain")`.
+
+Errors the user can fix (unknown model, missing file, weights that do not
+fit) print one message on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import inspect
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from keras_attention.version import __version__
+
+# TensorFlow's C++ start-up logging is noise on a command line.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+PROG = "keras-attention"
+EXIT_OK = 0
+EXIT_MISMATCH = 1
+EXIT_USAGE = 2
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+# Kept here too so that an audio file is recognised (and a clear error
+# given) even when the `audio` extra is not installed.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff")
+
+SubcommandBuilder = Callable[[argparse._SubParsersAction], None]
+SUBCOMMANDS: dict[str, SubcommandBuilder] = {}
+
+
+class CLIError(Exception):
+    """An error reported as one line on stderr with exit status 2."""
+
+
+def register_subcommand(name: str):
+    """Decorator adding a subcommand builder to `SUBCOMMANDS`.
+
+    The builder receives the sub-parsers object, must add a parser named
+    `name` and set its `handler` default to a function `(args) -> int`.
+    """
+
+    def decorator(builder: SubcommandBuilder) -> SubcommandBuilder:
+        SUBCOMMANDS[name] = builder
+        return builder
+
+    return decorator
+
+
+# ------------------------------------------------------------------ list
+
+
+def _millions(value) -> str:
+    return f"{value / 1e6:.2f}" if isinstance(value, int) else "?"
+
+
+def _giga(value) -> str:
+    return f"{value / 1e9:.2f}" if isinstance(value, int) else "?"
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [
+        max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))
+    ]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True))
+    ]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append(
+            "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
+        )
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _list(args) -> int:
+    from keras_attention.zoo import registry
+
+    names = registry.list_models(
+        args.pattern,
+        pretrained=True if args.pretrained else None,
+        task=args.task,
+    )
+    rows = []
+    for name in names:
+        spec = registry.get_spec(name)
+        entry = registry.catalog_entry(name)
+        weights = ", ".join(registry.published_weights(name)) or "-"
+        rows.append(
+            [
+                name,
+                spec.task,
+                _millions(entry.get("trainable_params")),
+                _giga(entry.get("macs")),
+                weights,
+            ]
+        )
+    if args.json:
+        keys = ["name", "task", "params_m", "macs_g", "weights"]
+        print(json.dumps([dict(zip(keys, r, strict=True)) for r in rows]))
+        return EXIT_OK
+    if not rows:
+        print("No model matches.", file=sys.stderr)
+        return EXIT_OK
+    print(_table(rows, ["name", "task", "params (M)", "MACs (G)", "weights"]))
+    return EXIT_OK
+
+
+@register_subcommand("list")
+def _add_list(subparsers) -> None:
+    p = subparsers.add_parser(
+        "list",
+        help="list the models of the zoo",
+        description=(
+            "List registered models. 'params (M)' counts trainable "
+            "parameters (as the papers do) and 'MACs (G)' multiply-"
+            "accumulates of one example at the default input size, both "
+            "from zoo/catalog.json."
+        ),
+    )
+    p.add_argument("pattern", nargs="?", help="shell pattern, e.g. 'cbam_*'")
+    p.add_argument("--task", choices=("image", "audio"))
+    p.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="only models with published weights",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_list)
+
+
+# ------------------------------------------------------------------ info
+
+
+def _format_value(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_format_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _weights_summary(entry: dict) -> list[tuple[str, str]]:
+    """The fields of a published model card worth a line each; the whole
+    card is in `info NAME --json`."""
+    rows = []
+    dataset = entry.get("dataset")
+    if isinstance(dataset, dict):
+        rows.append(("dataset", dataset.get("name", dataset.get("key", "?"))))
+    elif dataset:
+        rows.append(("dataset", str(dataset)))
+    names = entry.get("class_names")
+    if names:
+        shown = ", ".join(map(str, names[:6]))
+        more = f", ... ({len(names)} in all)" if len(names) > 6 else ""
+        rows.append(("classes", f"{len(names)}: {shown}{more}"))
+    elif entry.get("num_classes"):
+        rows.append(("classes", str(entry["num_classes"])))
+    metrics = entry.get("metrics")
+    if isinstance(metrics, dict):
+        scalars = {
+            k: v
+            for k, v in metrics.items()
+            if isinstance(v, int | float)
+            and not isinstance(v, bool)
+            and k not in ("seconds",)
+        }
+        if scalars:
+            rows.append(("metrics", _format_value(scalars)))
+    size = (entry.get("preprocessing") or {}).get("input_size")
+    if size:
+        rows.append(("input size", "x".join(map(str, size))))
+    if entry.get("license"):
+        rows.append(("license", _format_value(entry["license"])))
+    if entry.get("epochs") is not None:
+        rows.append(("epochs", str(entry["epochs"])))
+    files = entry.get("files")
+    if isinstance(files, dict):
+        total = sum(
+            f.get("size", 0) for f in files.values() if isinstance(f, dict)
+        )
+        rows.append(("files", f"{len(files)} ({total / 1e6:.1f} MB)"))
+    if entry.get("path"):
+        rows.append(("path", entry["path"]))
+    return rows
+
+
+def _format_card(card: dict) -> str:
+    lines = [f"{card['name']}: {card.get('description', '')}"]
+    fields = [
+        ("task", card.get("task")),
+        ("family", card.get("family")),
+        ("attention", card.get("attention") or "none"),
+        ("paper", card.get("paper")),
+        ("input", f"{tuple(card.get('input_shape', ()))}"),
+    ]
+    if "trainable_params" in card:
+        fields.append(
+            (
+                "params",
+                f"{card['trainable_params']:,} trainable "
+                f"({card['params']:,} with batch-norm statistics)",
+            )
+        )
+        fields.append(
+            (
+                "MACs",
+                f"{card['macs'] / 1e9:.3f} G at "
+                f"{tuple(card.get('input_shape', ()))}",
+            )
+        )
+    else:
+        fields.append(("params", "not in zoo/catalog.json yet"))
+    fields.append(("default weights", card.get("default_weights") or "none"))
+    width = max(len(k) for k, _ in fields)
+    lines += [f"  {k.ljust(width)}  {str(v).strip()}" for k, v in fields]
+    weights = card.get("weights") or {}
+    if not weights:
+        lines.append("  weights: none published (random initialisation)")
+    for weights_name, entry in weights.items():
+        default = " (default)" if entry.get("default") else ""
+        lines.append(f"  weights {weights_name!r}{default}:")
+        rows = _weights_summary(entry)
+        width = max((len(k) for k, _ in rows), default=0)
+        lines += [f"    {k.ljust(width)}  {v}" for k, v in rows]
+    if weights:
+        lines.append(
+            f"  (whole model cards: {PROG} info {card['name']} --json)"
+        )
+    return "\n".join(lines)
+
+
+def _info(args) -> int:
+    from keras_attention import zoo
+
+    card = zoo.info(args.name)
+    if args.json:
+        print(json.dumps(card, indent=2, sort_keys=True, default=str))
+    else:
+        print(_format_card(card))
+    return EXIT_OK
+
+
+@register_subcommand("info")
+def _add_info(subparsers) -> None:
+    p = subparsers.add_parser("info", help="print a model card")
+    p.add_argument("name", help="model name, see `keras-attention list`")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_info)
+
+
+# --------------------------------------------------------------- catalog
+
+
+def _catalog(args) -> int:
+    from keras_attention.zoo import catalog
+
+    def progress(name, entry):
+        print(
+            f"{name}: {entry['trainable_params']:,} trainable params, "
+            f"{entry['macs'] / 1e9:.3f} GMACs",
+            file=sys.stderr,
+        )
+
+    if args.write:
+        path = catalog.write_catalog(
+            names=args.names or None, progress=progress
+        )
+        print(f"Wrote {path}")
+        return EXIT_OK
+    mismatches = catalog.check_catalog(args.names or None)
+    for m in mismatches:
+        print(
+            f"{m['name']}: {m['field']}: catalog {m['catalog']}, "
+            f"computed {m['computed']}"
+        )
+    if mismatches:
+        print(
+            f"{len(mismatches)} mismatch(es); run `{PROG} catalog --write`.",
+            file=sys.stderr,
+        )
+        return EXIT_MISMATCH
+    print(f"{catalog.catalog_path()} is up to date.")
+    return EXIT_OK
+
+
+@register_subcommand("catalog")
+def _add_catalog(subparsers) -> None:
+    p = subparsers.add_parser(
+        "catalog",
+        help="regenerate or verify zoo/catalog.json",
+        description=(
+            "Compute parameter and MAC counts of the registered models at "
+            "their default input shape. --check exits 1 on a mismatch."
+        ),
+    )
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--write", action="store_true")
+    group.add_argument("--check", action="store_true")
+    p.add_argument("names", nargs="*", help="only these models (default: all)")
+    p.set_defaults(handler=_catalog)
+
+
+# ------------------------------------------------------------------ demo
+
+
+def demo_path() -> Path:
+    import keras_attention
+
+    return Path(keras_attention.__file__).resolve().parents[1] / (
+        "training/demo.py"
+    )
+
+
+def _demo(args) -> int:
+    path = demo_path()
+    if not path.is_file():
+        raise CLIError(
+            f"The demo script {path} is not there. The demo runs from a "
+            "source checkout of keras-attention (git clone, then "
+            "`make demo`)."
+        )
+    spec = importlib.util.spec_from_file_location(
+        "keras_attention_training_demo", path
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, "main"):
+        raise CLIError(f"{path} has no main() function.")
+    if inspect.signature(module.main).parameters:
+        result = module.main(list(args.extra_args))
+    else:
+        result = module.main()
+    return result if isinstance(result, int) else EXIT_OK
+
+
+@register_subcommand("demo")
+def _add_demo(subparsers) -> None:
+    # Every argument after `demo` (--help included) goes to the demo's own
+    # parser: see `main`.
+    p = subparsers.add_parser(
+        "demo",
+        help="run training/demo.py (from a source checkout)",
+        add_help=False,
+    )
+    p.set_defaults(handler=_demo, passes_unknown_args=True)
+
+
+# --------------------------------------------------------------- predict
+
+
+def _weights_card(name: str, weights) -> dict:
+    """The model card of the weights used, or {} when there is none."""
+    from keras_attention.zoo import registry
+
+    entries = registry.published_weights(name)
+    if weights == "default":
+        weights = registry.default_weights(name)
+    if weights is None:
+        return {}
+    if weights in entries:
+        return entries[weights]
+    path = Path(str(weights)).expanduser()
+    card_path = path / registry.MODEL_CARD_FILE
+    if path.is_dir() and card_path.is_file():
+        return json.loads(card_path.read_text())
+    return {}
+
+
+def _card_value(card: dict, key: str):
+    if key in card:
+        return card[key]
+    return (card.get("preprocessing") or {}).get(key)
+
+
+def _head_activation(model) -> str | None:
+    activation = getattr(model, "activation", None)
+    if activation is None:
+        return None
+    if callable(activation):
+        activation = getattr(activation, "__name__", str(activation))
+    return None if activation == "linear" else str(activation)
+
+
+def _probabilities(model, outputs):
+    import numpy as np
+
+    outputs = np.asarray(outputs, dtype="float64")
+    activation = _head_activation(model)
+    if activation is None:  # logits
+        shifted = outputs - outputs.max(axis=-1, keepdims=True)
+        exp = np.exp(shifted)
+        return exp / exp.sum(axis=-1, keepdims=True)
+    return outputs
+
+
+def _fixed_spatial_size(model) -> tuple[int, int] | None:
+    backbone = getattr(model, "backbone", model)
+    shape = getattr(backbone, "image_shape", None)
+    if shape is None:
+        return None
+    data_format = getattr(backbone, "data_format", "channels_last")
+    spatial = shape[1:] if data_format == "channels_first" else shape[:2]
+    if any(s is None for s in spatial):
+        return None
+    return tuple(int(s) for s in spatial)
+
+
+def _image_batch(path: Path, model, card: dict):
+    import keras
+    import numpy as np
+
+    size = _card_value(card, "input_size")
+    if size is None:
+        size = _fixed_spatial_size(model)
+    try:
+        image = keras.utils.load_img(
+            path,
+            color_mode="rgb",
+            target_size=tuple(size) if size else None,
+            interpolation="bilinear",
+        )
+    except Exception as error:  # PIL raises several types
+        raise CLIError(f"Could not read image {path}: {error}") from error
+    array = keras.utils.img_to_array(image, data_format="channels_last")
+    backbone = getattr(model, "backbone", model)
+    if getattr(backbone, "data_format", None) == "channels_first":
+        array = np.transpose(array, (2, 0, 1))
+    return array[None].astype("float32")
+
+
+def _audio_sample_rate(model, card: dict) -> int | None:
+    rate = _card_value(card, "sample_rate")
+    if rate:
+        return int(rate)
+    candidates = [model, getattr(model, "backbone", None)]
+    preprocessor = getattr(model, "preprocessor", None)
+    if preprocessor is not None:
+        candidates += [
+            preprocessor,
+            getattr(preprocessor, "audio_converter", None),
+        ]
+    for obj in candidates:
+        if obj is None:
+            continue
+        for attr in ("sample_rate", "sampling_rate"):
+            value = getattr(obj, attr, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        try:
+            config = obj.get_config()
+        except Exception:  # not every object has a config
+            continue
+        for attr in ("sample_rate", "sampling_rate"):
+            if isinstance(config.get(attr), int):
+                return config[attr]
+    return None
+
+
+def _audio_windows(waveform, length: int | None):
+    """Splits a waveform into `length`-sample windows (the last one
+    zero-padded) for a fixed-length model; one window otherwise."""
+    import numpy as np
+
+    if length is None:
+        return waveform[None]
+    count = max(1, -(-len(waveform) // length))
+    padded = np.zeros(count * length, dtype="float32")
+    padded[: len(waveform)] = waveform
+    return padded.reshape(count, length)
+
+
+def _audio_batch(path: Path, model, card: dict, name: str):
+    from keras_attention.zoo import registry
+
+    rate = _audio_sample_rate(model, card)
+    if rate is None:
+        raise CLIError(
+            f"Cannot tell the sample rate of {name!r}: neither its model "
+            "card nor its config has a `sample_rate`."
+        )
+    try:
+        from keras_attention.audio import load_audio
+    except ImportError as error:
+        raise CLIError(
+            "Reading audio needs the `audio` extra: pip install "
+            f"'keras-attention[audio]' ({error})."
+        ) from error
+    try:
+        waveform = load_audio(path, sample_rate=rate)
+    except (OSError, ValueError) as error:
+        raise CLIError(f"Could not read audio {path}: {error}") from error
+    backbone = getattr(model, "backbone", model)
+    input_shape = getattr(backbone, "input_shape", None)
+    if not isinstance(input_shape, tuple):  # several inputs, or unknown
+        input_shape = (None, *registry.get_spec(name).input_shape)
+    # A (batch, samples) waveform input with a fixed length is fed in
+    # windows; any other input takes the whole waveform.
+    length = input_shape[1] if len(input_shape) == 2 else None
+    return _audio_windows(waveform.astype("float32"), length)
+
+
+def _labels(model, count: int) -> list[str]:
+    names = getattr(model, "class_names", None)
+    if names and len(names) == count:
+        return [str(n) for n in names]
+    return [str(i) for i in range(count)]
+
+
+def _predict(args) -> int:
+    import numpy as np
+
+    from keras_attention import zoo
+    from keras_attention.zoo import registry
+
+    spec = registry.get_spec(args.model)
+    if args.top_k < 1:
+        raise CLIError(f"Expected --top-k >= 1. Received: {args.top_k}")
+    kinds = []
+    for file in args.files:
+        path = Path(file)
+        if not path.is_file():
+            raise CLIError(f"No such file: {file}")
+        suffix = path.suffix.lower()
+        if suffix in AUDIO_EXTENSIONS:
+            kind = "audio"
+        elif suffix in IMAGE_EXTENSIONS:
+            kind = "image"
+        else:
+            raise CLIError(
+                f"Cannot tell whether {file} is an image or audio file. "
+                f"Expected one of {IMAGE_EXTENSIONS + AUDIO_EXTENSIONS}."
+            )
+        if kind != spec.task:
+            audio = registry.list_models(task="audio")
+            hint = (
+                f" Audio models: {', '.join(audio)}."
+                if audio
+                else " No audio model is registered yet."
+            )
+            if kind == "image":
+                hint = " Image models: see `keras-attention list --task image`."
+            raise CLIError(
+                f"{file} is an {kind} file but {args.model!r} is an "
+                f"{spec.task} model.{hint}"
+            )
+        kinds.append((path, kind))
+
+    weights = args.weights
+    if weights is not None and weights.lower() == "none":
+        weights = None
+    model = zoo.load(args.model, weights=weights)
+    if not hasattr(model, "num_classes"):
+        raise CLIError(
+            f"The weights {args.weights!r} hold a backbone without a "
+            "classification head; `predict` needs a classifier preset."
+        )
+    card = _weights_card(args.model, weights)
+    if weights is None or (weights == "default" and not card):
+        print(
+            f"Note: {args.model} runs with random weights (none published "
+            "or none given); its predictions mean nothing.",
+            file=sys.stderr,
+        )
+    for path, kind in kinds:
+        if kind == "image":
+            batch = _image_batch(path, model, card)
+        else:
+            batch = _audio_batch(path, model, card, args.model)
+        outputs = model.predict(batch, verbose=0)
+        probs = _probabilities(model, outputs).mean(axis=0)
+        labels = _labels(model, probs.shape[-1])
+        k = min(args.top_k, probs.shape[-1])
+        top = np.argsort(-probs, kind="stable")[:k]
+        print(f"{path}:")
+        for rank, index in enumerate(top, start=1):
+            print(f"  {rank}. {labels[index]}  {probs[index]:.4f}")
+    return EXIT_OK
+
+
+@register_subcommand("predict")
+def _add_predict(subparsers) -> None:
+    p = subparsers.add_parser(
+        "predict",
+        help="classify image or audio files",
+        description=(
+            "Load a zoo model and print the top-k classes of each file. "
+            "Images (PNG, JPEG, ...) go through the model's preprocessor; "
+            "audio files (.wav, .flac, .ogg, .mp3) need an audio model."
+        ),
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--model", required=True, help="model name")
+    p.add_argument(
+        "--weights",
+        default="default",
+        help=(
+            "published weights name, preset directory, .weights.h5 file, "
+            "URL, or 'none' (default: the model's default weights)"
+        ),
+    )
+    p.add_argument("--top-k", type=int, default=5)
+    p.set_defaults(handler=_predict)
+
+
+# ------------------------------------------------------------------ main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "SE, CBAM, ECA and BAM attention for Keras 3, and a model zoo."
+        ),
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"{PROG} {__version__}"
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True
+    )
+    for builder in SUBCOMMANDS.values():
+        builder(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "passes_unknown_args", False):
+        args.extra_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return int(args.handler(args) or EXIT_OK)
+    except (CLIError, ValueError, FileNotFoundError) as error:
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

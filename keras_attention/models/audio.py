@@ -1,0 +1,314 @@
+"""Builders for the audio models: PANNs CNN6/10/14 and spectrogram ResNets,
+each plain or with SE, CBAM, ECA or BAM attention.
+
+Every builder returns a waveform-input model: an `AudioCNNClassifier` /
+`AudioResNetClassifier` (`include_top=True`) or the backbone. The log-mel
+front end is part of the model.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from keras_attention.models.audio_backbone import (
+    AudioCNNBackbone,
+    AudioResNetBackbone,
+)
+from keras_attention.models.audio_classifier import (
+    AudioCNNClassifier,
+    AudioResNetClassifier,
+    PANNsPooling,
+)
+from keras_attention.models.resnet import RESNET_DEPTHS, RESNET_FILTERS
+
+AUDIO_ATTENTIONS = (None, "se", "cbam", "eca", "bam")
+# (block_type, filters, pool sizes) of the PANNs CNNs.
+PANNS_CNNS = {
+    6: ("single5x5", [64, 128, 256, 512], [2, 2, 2, 2]),
+    10: ("double3x3", [64, 128, 256, 512], [2, 2, 2, 2]),
+    14: ("double3x3", [64, 128, 256, 512, 1024, 2048], [2, 2, 2, 2, 2, 1]),
+}
+AUDIO_RESNET_DEPTHS = (18, 34, 50)
+DEFAULT_SAMPLE_RATE = 16000
+DEFAULT_CLIP_SECONDS = 4.0
+DEFAULT_NUM_CLASSES = 527  # AudioSet, as PANNs.
+
+
+def _waveform_shape(input_shape):
+    if input_shape is None:
+        return (None,)
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 1:
+        raise ValueError(
+            "Expected `input_shape` of one mono waveform, `(samples,)` or "
+            f"`(None,)`. Received: input_shape={input_shape}"
+        )
+    return input_shape
+
+
+def _finish(
+    backbone,
+    classifier_cls,
+    include_top,
+    pooling,
+    num_classes,
+    classifier_activation,
+    dropout,
+    class_names,
+    clip_seconds,
+    dtype,
+    name,
+):
+    if not include_top:
+        if pooling is None:
+            return backbone
+        if pooling not in ("panns", "avg", "max"):
+            raise ValueError(
+                "Expected `pooling` None, 'panns', 'avg' or 'max'. "
+                f"Received: pooling={pooling!r}"
+            )
+        layer = {
+            "panns": lambda: PANNsPooling(name="pooler"),
+            "avg": lambda: keras.layers.GlobalAveragePooling2D(name="pooler"),
+            "max": lambda: keras.layers.GlobalMaxPooling2D(name="pooler"),
+        }[pooling]()
+        return keras.Model(backbone.input, layer(backbone.output), name=name)
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(
+            "Expected `num_classes` >= 1. "
+            f"Received: num_classes={num_classes!r}"
+        )
+    return classifier_cls(
+        backbone=backbone,
+        num_classes=num_classes,
+        activation=classifier_activation,
+        dropout=dropout,
+        class_names=class_names,
+        clip_seconds=clip_seconds,
+        dtype=dtype,
+        name=name,
+    )
+
+
+def build_panns_cnn(
+    depth: int,
+    attention: str | None = None,
+    *,
+    include_top: bool = True,
+    input_shape=None,
+    pooling: str | None = None,
+    num_classes: int = DEFAULT_NUM_CLASSES,
+    classifier_activation=None,
+    dropout: float = 0.5,
+    block_dropout: float = 0.2,
+    class_names=None,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    clip_seconds: float | None = DEFAULT_CLIP_SECONDS,
+    n_fft: int | None = None,
+    hop_length: int | None = None,
+    n_mels: int = 64,
+    fmin: float = 50.0,
+    fmax: float | None = None,
+    mel_scale: str = "slaney",
+    spec_augment=True,
+    attention_config: dict | None = None,
+    dtype=None,
+    name: str | None = None,
+) -> keras.Model:
+    """Builds PANNs CNN6, CNN10 or CNN14 on raw waveforms.
+
+    Args:
+        depth: 6, 10 or 14.
+        attention: None, "se", "cbam", "eca" or "bam".
+        include_top: Return the classifier (True) or the backbone.
+        input_shape: `(samples,)`, or None / `(None,)` for clips of any
+            length (clips shorter than the model's `min_samples` are
+            zero-padded inside the model).
+        pooling: With `include_top=False`: None (feature map), "panns"
+            (mean over mels, max + mean over time), "avg" or "max".
+        num_classes: Classes of the head (527: AudioSet).
+        classifier_activation: Head activation; None gives logits, use
+            "sigmoid" for multi-label tagging.
+        dropout: Dropout around the embedding layer (PANNs: 0.5).
+        block_dropout: Dropout after every conv block (PANNs: 0.2).
+        class_names: Optional label names of the head.
+        sample_rate: Sample rate of the input (16 kHz by default; 32 kHz is
+            the PANNs AudioSet setting).
+        clip_seconds: Clip length the model is meant for (metadata).
+        n_fft, hop_length, fmax: Front-end overrides; None picks PANNs'
+            values for the sample rate.
+        n_mels, fmin, mel_scale: Front-end settings.
+        spec_augment: True (PANNs' SpecAugment in training), False/None, or
+            a dict of `SpecAugment` arguments.
+        attention_config: Extra attention-layer arguments.
+        dtype: dtype policy (the log-mel front end stays float32).
+        name: Model name.
+    """
+    if depth not in PANNS_CNNS:
+        raise ValueError(
+            f"Expected a PANNs CNN depth in {sorted(PANNS_CNNS)}. "
+            f"Received: depth={depth!r}"
+        )
+    if attention not in AUDIO_ATTENTIONS:
+        raise ValueError(
+            f"Expected `attention` in {AUDIO_ATTENTIONS}. "
+            f"Received: attention={attention!r}"
+        )
+    block_type, filters, pools = PANNS_CNNS[depth]
+    backbone = AudioCNNBackbone(
+        stackwise_num_filters=filters,
+        block_type=block_type,
+        stackwise_pool_sizes=pools,
+        block_dropout=block_dropout,
+        attention=attention,
+        attention_config=attention_config,
+        sample_rate=sample_rate,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        n_mels=n_mels,
+        fmin=fmin,
+        fmax=fmax,
+        mel_scale=mel_scale,
+        spec_augment=spec_augment,
+        waveform_shape=_waveform_shape(input_shape),
+        dtype=dtype,
+        name=f"{name}_backbone" if name and include_top else name,
+    )
+    return _finish(
+        backbone,
+        AudioCNNClassifier,
+        include_top,
+        pooling,
+        num_classes,
+        classifier_activation,
+        dropout,
+        class_names,
+        clip_seconds,
+        dtype,
+        name,
+    )
+
+
+def build_audio_resnet(
+    depth: int,
+    attention: str | None = None,
+    *,
+    include_top: bool = True,
+    input_shape=None,
+    pooling: str | None = None,
+    num_classes: int = DEFAULT_NUM_CLASSES,
+    classifier_activation=None,
+    dropout: float = 0.5,
+    class_names=None,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    clip_seconds: float | None = DEFAULT_CLIP_SECONDS,
+    n_fft: int | None = None,
+    hop_length: int | None = None,
+    n_mels: int = 64,
+    fmin: float = 50.0,
+    fmax: float | None = None,
+    mel_scale: str = "slaney",
+    spec_augment=True,
+    attention_config: dict | None = None,
+    stem_type: str = "imagenet",
+    dtype=None,
+    name: str | None = None,
+) -> keras.Model:
+    """Builds an attention ResNet-18/34/50 on log-mel spectrograms.
+
+    The image ResNet (`AttentionResNetBackbone`, one input channel) behind
+    the same waveform front end as the PANNs CNNs, with the PANNs head.
+    Arguments as for `build_panns_cnn`, plus `stem_type` ("imagenet" or
+    "small").
+    """
+    if depth not in AUDIO_RESNET_DEPTHS:
+        raise ValueError(
+            f"Expected an audio ResNet depth in {AUDIO_RESNET_DEPTHS}. "
+            f"Received: depth={depth!r}"
+        )
+    if attention not in AUDIO_ATTENTIONS:
+        raise ValueError(
+            f"Expected `attention` in {AUDIO_ATTENTIONS}. "
+            f"Received: attention={attention!r}"
+        )
+    block_type, blocks = RESNET_DEPTHS[depth]
+    backbone = AudioResNetBackbone(
+        stackwise_num_blocks=blocks,
+        stackwise_num_filters=RESNET_FILTERS,
+        block_type=block_type,
+        attention=attention,
+        attention_config=attention_config,
+        stem_type=stem_type,
+        sample_rate=sample_rate,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        n_mels=n_mels,
+        fmin=fmin,
+        fmax=fmax,
+        mel_scale=mel_scale,
+        spec_augment=spec_augment,
+        waveform_shape=_waveform_shape(input_shape),
+        dtype=dtype,
+        name=f"{name}_backbone" if name and include_top else name,
+    )
+    return _finish(
+        backbone,
+        AudioResNetClassifier,
+        include_top,
+        pooling,
+        num_classes,
+        classifier_activation,
+        dropout,
+        class_names,
+        clip_seconds,
+        dtype,
+        name,
+    )
+
+
+_LABELS = {
+    None: "plain",
+    "se": "Squeeze-and-Excitation",
+    "cbam": "CBAM",
+    "eca": "ECA",
+    "bam": "BAM",
+}
+
+
+def _make_builder(kind: str, depth: int, attention: str | None):
+    prefix = f"{attention}_" if attention else ""
+    if kind == "cnn":
+        model_name = f"{prefix}cnn{depth}"
+        build = build_panns_cnn
+        title = f"PANNs CNN{depth}"
+    else:
+        model_name = f"{prefix}resnet{depth}_audio"
+        build = build_audio_resnet
+        title = f"ResNet-{depth} on log-mel spectrograms"
+
+    def builder(**kwargs) -> keras.Model:
+        kwargs.setdefault("name", model_name)
+        return build(depth, attention, **kwargs)
+
+    builder.__name__ = model_name
+    builder.__qualname__ = model_name
+    builder.__doc__ = (
+        f"{title} with {_LABELS[attention]} attention, on raw waveforms.\n\n"
+        f"Takes the keyword arguments of `{build.__name__}` (num_classes, "
+        "input_shape, include_top, sample_rate, ...)."
+    )
+    return model_name, builder
+
+
+PANNS_BUILDERS = dict(
+    _make_builder("cnn", depth, attention)
+    for attention in AUDIO_ATTENTIONS
+    for depth in PANNS_CNNS
+)
+AUDIO_RESNET_BUILDERS = dict(
+    _make_builder("resnet", depth, attention)
+    for attention in AUDIO_ATTENTIONS
+    for depth in AUDIO_RESNET_DEPTHS
+)
+AUDIO_BUILDERS = {**PANNS_BUILDERS, **AUDIO_RESNET_BUILDERS}
+globals().update(AUDIO_BUILDERS)

@@ -1,0 +1,536 @@
+"""Waveform-input audio backbones: PANNs CNN6/10/14 and spectrogram ResNets.
+
+Both backbones take mono waveforms `(batch, samples)` and hold the whole
+front end inside the model: zero-padding of short clips, a float32
+`LogMelSpectrogram`, a batch norm over the mel bins (PANNs' `bn0`) and an
+optional `SpecAugment` (active in training only). The feature map that
+follows is laid out `(batch, frames, mels, channels)`.
+
+References:
+    Kong et al., "PANNs: Large-Scale Pretrained Audio Neural Networks for
+    Audio Pattern Recognition", IEEE/ACM TASLP 2020.
+    https://arxiv.org/abs/1912.10211
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import keras_hub
+from keras import ops
+
+from keras_attention.layers.factory import ATTENTION_LAYERS, get_attention
+from keras_attention.layers.log_mel import LogMelSpectrogram
+from keras_attention.layers.spec_augment import SpecAugment
+from keras_attention.models.resnet_backbone import AttentionResNetBackbone
+
+AUDIO_BLOCK_TYPES = ("double3x3", "single5x5")
+# Attention inside every conv block vs. between blocks.
+BLOCK_ATTENTION = ("se", "cbam", "eca")
+STAGE_ATTENTION = ("bam",)
+# PyTorch's batch-norm defaults (momentum 0.1 = Keras 0.9), as in PANNs.
+BN_EPSILON = 1e-5
+BN_MOMENTUM = 0.9
+# PANNs' SpecAugment: 2 time stripes < 64 frames, 2 frequency stripes < 8.
+PANNS_SPEC_AUGMENT = {
+    "time_masks": 2,
+    "time_mask_width": 64,
+    "freq_masks": 2,
+    "freq_mask_width": 8,
+}
+# PANNs front ends per sample rate: (n_fft, hop_length, fmax).
+PANNS_FRONT_ENDS = {
+    8000: (256, 80, 4000.0),
+    16000: (512, 160, 8000.0),
+    32000: (1024, 320, 14000.0),
+}
+
+
+def front_end_defaults(sample_rate: int) -> dict:
+    """PANNs-style `n_fft`, `hop_length` and `fmax` for `sample_rate`.
+
+    The PANNs settings for 8, 16 and 32 kHz; other rates get a 10 ms hop,
+    a power-of-two FFT of about 32 ms and `fmax = min(14000, sr / 2)`.
+    """
+    if sample_rate in PANNS_FRONT_ENDS:
+        n_fft, hop, fmax = PANNS_FRONT_ENDS[sample_rate]
+    else:
+        hop = max(1, round(sample_rate / 100))
+        n_fft = 2 ** max(4, round(math.log2(sample_rate * 0.032)))
+        fmax = min(14000.0, sample_rate / 2.0)
+    return {"n_fft": n_fft, "hop_length": hop, "fmax": fmax}
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class WaveformPad(keras.layers.Layer):
+    """Zero-pads waveforms `(batch, samples)` at the end to `min_samples`.
+
+    Clips that are long enough pass through unchanged. Works for static and
+    dynamic (`None`) lengths with `keras.ops` only. Always float32.
+
+    Args:
+        min_samples: Length after padding of any shorter clip.
+    """
+
+    def __init__(self, min_samples: int, **kwargs):
+        kwargs["dtype"] = "float32"
+        super().__init__(**kwargs)
+        if not isinstance(min_samples, int) or min_samples < 1:
+            raise ValueError(
+                "WaveformPad: Expected `min_samples` >= 1 (an int). "
+                f"Received: min_samples={min_samples!r}"
+            )
+        self.min_samples = min_samples
+
+    def compute_output_shape(self, input_shape):
+        length = input_shape[-1]
+        if length is not None:
+            length = max(length, self.min_samples)
+        return (*input_shape[:-1], length)
+
+    def call(self, inputs):
+        x = ops.cast(inputs, self.compute_dtype)
+        need = self.min_samples
+        length = x.shape[-1]
+        if length is not None:
+            if length >= need:
+                return x
+            return ops.pad(x, [[0, 0], [0, need - length]])
+        zeros = ops.zeros((ops.shape(x)[0], need), dtype=x.dtype)
+        padded = ops.concatenate([x, zeros], axis=1)
+        return padded[:, : ops.maximum(ops.shape(x)[1], need)]
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("dtype", None)
+        config["min_samples"] = self.min_samples
+        return config
+
+
+def _batch_norm(axis, name):
+    return keras.layers.BatchNormalization(
+        axis=axis, epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name
+    )
+
+
+def _check_waveform_shape(cls_name, shape):
+    shape = tuple(shape)
+    if len(shape) != 1 or not (
+        shape[0] is None or (isinstance(shape[0], int) and shape[0] > 0)
+    ):
+        raise ValueError(
+            f"{cls_name}: Expected `waveform_shape` of one mono clip, "
+            "`(samples,)` or `(None,)`. Received: "
+            f"waveform_shape={shape}"
+        )
+    return shape
+
+
+def _spec_augment_config(spec_augment):
+    if spec_augment is None or spec_augment is False:
+        return None
+    if spec_augment is True:
+        return dict(PANNS_SPEC_AUGMENT)
+    if isinstance(spec_augment, dict):
+        return {**PANNS_SPEC_AUGMENT, **spec_augment}
+    raise ValueError(
+        "Expected `spec_augment` None, False, True (PANNs settings) or a "
+        f"dict of SpecAugment arguments. Received: {spec_augment!r}"
+    )
+
+
+def _front_end_settings(
+    cls_name,
+    sample_rate,
+    n_fft,
+    hop_length,
+    n_mels,
+    fmin,
+    fmax,
+    mel_scale,
+    spec_augment,
+    waveform_shape,
+):
+    defaults = front_end_defaults(sample_rate)
+    return {
+        "sample_rate": sample_rate,
+        "n_fft": n_fft if n_fft is not None else defaults["n_fft"],
+        "hop_length": (
+            hop_length if hop_length is not None else defaults["hop_length"]
+        ),
+        "n_mels": n_mels,
+        "fmin": fmin,
+        "fmax": fmax if fmax is not None else defaults["fmax"],
+        "mel_scale": mel_scale,
+        "spec_augment": _spec_augment_config(spec_augment),
+        "waveform_shape": _check_waveform_shape(cls_name, waveform_shape),
+    }
+
+
+def _front_end(settings, min_frames):
+    """The front-end layers and the minimum clip length in samples."""
+    log_mel = LogMelSpectrogram(
+        sample_rate=settings["sample_rate"],
+        n_fft=settings["n_fft"],
+        hop_length=settings["hop_length"],
+        n_mels=settings["n_mels"],
+        fmin=settings["fmin"],
+        fmax=settings["fmax"],
+        mel_scale=settings["mel_scale"],
+        name="log_mel",
+    )
+    # Enough samples for the STFT and for `min_frames` frames (with
+    # center=True, frames = 1 + samples // hop).
+    min_samples = max(
+        log_mel.min_samples, (min_frames - 1) * settings["hop_length"]
+    )
+    return log_mel, min_samples
+
+
+def _apply_front_end(waveforms, settings, log_mel, min_samples):
+    x = WaveformPad(min_samples, name="pad_short")(waveforms)
+    x = log_mel(x)
+    # (batch, frames, mels) -> (batch, frames, mels, 1).
+    x = keras.layers.Reshape((-1, settings["n_mels"], 1), name="add_channel")(x)
+    # PANNs' bn0: one normalisation per mel bin.
+    x = _batch_norm(2, "mel_bn")(x)
+    if settings["spec_augment"] is not None:
+        x = SpecAugment(**settings["spec_augment"], name="spec_augment")(x)
+    return x
+
+
+class _AudioFrontEndMixin:
+    """Front-end attributes and config shared by the audio backbones."""
+
+    def _set_front_end(self, settings, min_samples):
+        for key, value in settings.items():
+            setattr(self, key, value)
+        self._min_samples = min_samples
+
+    @property
+    def min_samples(self) -> int:
+        """Shortest clip the network needs; shorter ones are zero-padded
+        at the end to this length inside the model."""
+        return self._min_samples
+
+    @property
+    def min_seconds(self) -> float:
+        """`min_samples` in seconds."""
+        return self._min_samples / self.sample_rate
+
+    def _front_end_config(self):
+        return {
+            "sample_rate": self.sample_rate,
+            "n_fft": self.n_fft,
+            "hop_length": self.hop_length,
+            "n_mels": self.n_mels,
+            "fmin": self.fmin,
+            "fmax": self.fmax,
+            "mel_scale": self.mel_scale,
+            "spec_augment": self.spec_augment,
+            "waveform_shape": list(self.waveform_shape),
+        }
+
+
+def _pop_image_shape(kwargs, waveform_shape):
+    # keras-hub's `from_preset(..., image_shape=...)` forwards `image_shape`
+    # to the backbone; for these models it means the waveform shape.
+    image_shape = kwargs.pop("image_shape", None)
+    return waveform_shape if image_shape is None else tuple(image_shape)
+
+
+def _attention_layer(attention, attention_config, index, name):
+    config = dict(attention_config or {})
+    stage_config = config.pop("per_stage", None)
+    if stage_config:
+        config.update(stage_config[index] or {})
+    return get_attention(attention, name=name, **config)
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
+    """PANNs CNN6/10/14 backbone on raw waveforms, with optional attention.
+
+    waveform `(batch, samples)` -> zero-pad to `min_samples` ->
+    `LogMelSpectrogram` (float32) -> `(batch, frames, mels, 1)` -> batch
+    norm over the mel bins (`mel_bn`) -> `SpecAugment` (training only, if
+    set) -> conv blocks -> feature map `(batch, frames', mels', filters)`.
+
+    Blocks: `"double3x3"` (CNN10/14) is (3x3 conv, BN, ReLU) x 2, then
+    average pooling and dropout; `"single5x5"` (CNN6) is one 5x5 conv, BN,
+    ReLU, average pooling and dropout. Convs have no bias and Glorot
+    (Xavier) uniform weights, as in PANNs. SE, CBAM and ECA go after each
+    block's last BN-ReLU, before pooling (`block{i}_attention`); BAM goes
+    between blocks, after pooling (`block{i}_bam`, all blocks but the
+    last).
+
+    Short clips: a clip shorter than `min_samples` is zero-padded inside
+    the model. `min_samples` is the larger of the STFT's minimum and what
+    gives `prod(stackwise_pool_sizes)` frames, so that every pooling keeps
+    at least one frame: e.g. CNN14 (pools 2^5) at 16 kHz / hop 160 needs
+    `31 * 160 = 4960` samples (0.31 s), CNN6/10 (2^4) `15 * 160 = 2400`
+    (0.15 s).
+
+    Args:
+        stackwise_num_filters: Filters per block, e.g. `[64, 128, 256, 512]`.
+        block_type: `"double3x3"` or `"single5x5"`.
+        stackwise_pool_sizes: Average-pool size per block (ints); PANNs
+            CNN14 uses `[2, 2, 2, 2, 2, 1]`. Defaults to 2 everywhere.
+        block_dropout: Dropout after every block (PANNs: 0.2).
+        attention: None, `"se"`, `"cbam"`, `"eca"` or `"bam"`.
+        attention_config: Extra attention-layer arguments, e.g.
+            `{"reduction": 8}`; `"per_stage"` may hold one dict per block.
+        sample_rate: Sample rate of the input waveforms in Hz.
+        n_fft, hop_length, fmax: STFT size, hop and top mel edge; None
+            picks PANNs' settings for the sample rate (16 kHz: 512, 160,
+            8000; 32 kHz: 1024, 320, 14000).
+        n_mels: Mel bins (64).
+        fmin: Lowest mel edge in Hz (50).
+        mel_scale: `"slaney"` (librosa's default, PANNs) or `"htk"`.
+        spec_augment: None/False, True (PANNs: 2 time stripes < 64 frames,
+            2 frequency stripes < 8 bins) or a dict of `SpecAugment`
+            arguments.
+        waveform_shape: `(samples,)` or `(None,)` for any length.
+        dtype: dtype policy; the log-mel front end stays float32.
+
+    Example:
+
+    >>> backbone = AudioCNNBackbone(
+    ...     stackwise_num_filters=[8, 16], attention="cbam",
+    ...     waveform_shape=(16000,))
+    >>> backbone.output_shape
+    (None, 25, 16, 16)
+    """
+
+    def __init__(
+        self,
+        stackwise_num_filters=(64, 128, 256, 512),
+        block_type: str = "double3x3",
+        stackwise_pool_sizes=None,
+        block_dropout: float = 0.2,
+        attention: str | None = None,
+        attention_config: dict | None = None,
+        sample_rate: int = 16000,
+        n_fft: int | None = None,
+        hop_length: int | None = None,
+        n_mels: int = 64,
+        fmin: float = 50.0,
+        fmax: float | None = None,
+        mel_scale: str = "slaney",
+        spec_augment=None,
+        waveform_shape=(None,),
+        dtype=None,
+        **kwargs,
+    ):
+        name = type(self).__name__
+        waveform_shape = _pop_image_shape(kwargs, waveform_shape)
+        if block_type not in AUDIO_BLOCK_TYPES:
+            raise ValueError(
+                f"{name}: Expected `block_type` in {AUDIO_BLOCK_TYPES}. "
+                f"Received: block_type={block_type!r}"
+            )
+        if attention is not None and attention not in ATTENTION_LAYERS:
+            get_attention(attention)  # Raises, listing the valid names.
+        filters = [int(f) for f in stackwise_num_filters]
+        if not filters:
+            raise ValueError(
+                f"{name}: Expected at least one block in "
+                "`stackwise_num_filters`. Received: "
+                f"stackwise_num_filters={stackwise_num_filters!r}"
+            )
+        if stackwise_pool_sizes is None:
+            pools = [2] * len(filters)
+        else:
+            pools = [int(p) for p in stackwise_pool_sizes]
+        if len(pools) != len(filters) or any(p < 1 for p in pools):
+            raise ValueError(
+                f"{name}: Expected one pool size >= 1 per block. Received: "
+                f"stackwise_pool_sizes={stackwise_pool_sizes!r} for "
+                f"{len(filters)} blocks"
+            )
+        if not 0.0 <= block_dropout < 1.0:
+            raise ValueError(
+                f"{name}: Expected 0 <= `block_dropout` < 1. Received: "
+                f"block_dropout={block_dropout!r}"
+            )
+        total_pool = math.prod(pools)
+        if n_mels < total_pool:
+            raise ValueError(
+                f"{name}: Expected `n_mels` >= {total_pool} (the product of "
+                f"the pool sizes). Received: n_mels={n_mels}"
+            )
+
+        # === Functional model ===
+        settings = _front_end_settings(
+            name,
+            sample_rate,
+            n_fft,
+            hop_length,
+            n_mels,
+            fmin,
+            fmax,
+            mel_scale,
+            spec_augment,
+            waveform_shape,
+        )
+        log_mel, min_samples = _front_end(settings, min_frames=total_pool)
+        waveforms = keras.layers.Input(
+            shape=settings["waveform_shape"], name="waveforms"
+        )
+        x = _apply_front_end(waveforms, settings, log_mel, min_samples)
+        stage_attention = attention in STAGE_ATTENTION
+        kernel = 3 if block_type == "double3x3" else 5
+        num_convs = 2 if block_type == "double3x3" else 1
+        for i, (width, pool) in enumerate(zip(filters, pools, strict=True)):
+            prefix = f"block{i + 1}"
+            for c in range(num_convs):
+                x = keras.layers.Conv2D(
+                    width,
+                    kernel,
+                    padding="same",
+                    use_bias=False,
+                    name=f"{prefix}_conv{c + 1}",
+                )(x)
+                x = _batch_norm(-1, f"{prefix}_bn{c + 1}")(x)
+                x = keras.layers.ReLU(name=f"{prefix}_relu{c + 1}")(x)
+            if attention is not None and not stage_attention:
+                x = _attention_layer(
+                    attention, attention_config, i, f"{prefix}_attention"
+                )(x)
+            if pool > 1:
+                x = keras.layers.AveragePooling2D(pool, name=f"{prefix}_pool")(
+                    x
+                )
+            if block_dropout:
+                x = keras.layers.Dropout(
+                    block_dropout, name=f"{prefix}_dropout"
+                )(x)
+            if stage_attention and i < len(filters) - 1:
+                x = _attention_layer(
+                    attention, attention_config, i, f"{prefix}_bam"
+                )(x)
+
+        super().__init__(inputs=waveforms, outputs=x, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self._set_front_end(settings, min_samples)
+        self.stackwise_num_filters = filters
+        self.block_type = block_type
+        self.stackwise_pool_sizes = pools
+        self.block_dropout = float(block_dropout)
+        self.attention = attention
+        self.attention_config = attention_config
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "stackwise_num_filters": self.stackwise_num_filters,
+                "block_type": self.block_type,
+                "stackwise_pool_sizes": self.stackwise_pool_sizes,
+                "block_dropout": self.block_dropout,
+                "attention": self.attention,
+                "attention_config": self.attention_config,
+                **self._front_end_config(),
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_attention")
+class AudioResNetBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
+    """An attention ResNet on log-mel spectrograms of raw waveforms.
+
+    The same front end as `AudioCNNBackbone` (`pad_short`, `log_mel`,
+    `mel_bn`, optional `spec_augment`), then an `AttentionResNetBackbone`
+    with `image_shape=(None, n_mels, 1)`, nested as the layer `resnet`
+    (its layers keep their image names: `stem_conv`,
+    `stage1_block1_attention`, ...). Output: `(batch, frames / 32,
+    n_mels / 32, channels)`. The ResNet pads ("same"), so any clip of at
+    least the STFT's minimum runs; shorter ones are zero-padded.
+
+    Args:
+        stackwise_num_blocks, stackwise_num_filters, block_type, attention,
+        attention_config, stem_type: As for `AttentionResNetBackbone`.
+        sample_rate, n_fft, hop_length, n_mels, fmin, fmax, mel_scale,
+        spec_augment, waveform_shape: As for `AudioCNNBackbone`.
+        dtype: dtype policy; the log-mel front end stays float32.
+    """
+
+    def __init__(
+        self,
+        stackwise_num_blocks=(2, 2, 2, 2),
+        stackwise_num_filters=(64, 128, 256, 512),
+        block_type: str = "basic",
+        attention: str | None = None,
+        attention_config: dict | None = None,
+        stem_type: str = "imagenet",
+        sample_rate: int = 16000,
+        n_fft: int | None = None,
+        hop_length: int | None = None,
+        n_mels: int = 64,
+        fmin: float = 50.0,
+        fmax: float | None = None,
+        mel_scale: str = "slaney",
+        spec_augment=None,
+        waveform_shape=(None,),
+        dtype=None,
+        **kwargs,
+    ):
+        waveform_shape = _pop_image_shape(kwargs, waveform_shape)
+        settings = _front_end_settings(
+            type(self).__name__,
+            sample_rate,
+            n_fft,
+            hop_length,
+            n_mels,
+            fmin,
+            fmax,
+            mel_scale,
+            spec_augment,
+            waveform_shape,
+        )
+        log_mel, min_samples = _front_end(settings, min_frames=1)
+        resnet = AttentionResNetBackbone(
+            stackwise_num_blocks=list(stackwise_num_blocks),
+            stackwise_num_filters=list(stackwise_num_filters),
+            block_type=block_type,
+            attention=attention,
+            attention_config=attention_config,
+            stem_type=stem_type,
+            image_shape=(None, settings["n_mels"], 1),
+            data_format="channels_last",
+            dtype=dtype,
+            name="resnet",
+        )
+        waveforms = keras.layers.Input(
+            shape=settings["waveform_shape"], name="waveforms"
+        )
+        x = _apply_front_end(waveforms, settings, log_mel, min_samples)
+        x = resnet(x)
+        super().__init__(inputs=waveforms, outputs=x, dtype=dtype, **kwargs)
+
+        self._set_front_end(settings, min_samples)
+        self.stackwise_num_blocks = list(stackwise_num_blocks)
+        self.stackwise_num_filters = list(stackwise_num_filters)
+        self.block_type = block_type
+        self.attention = attention
+        # The ResNet may add defaults (CBAM's zero-init gate): keep ours.
+        self.attention_config = attention_config
+        self.stem_type = stem_type
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "stackwise_num_blocks": self.stackwise_num_blocks,
+                "stackwise_num_filters": self.stackwise_num_filters,
+                "block_type": self.block_type,
+                "attention": self.attention,
+                "attention_config": self.attention_config,
+                "stem_type": self.stem_type,
+                **self._front_end_config(),
+            }
+        )
+        return config

@@ -1,0 +1,285 @@
+"""The `keras-attention` command line, run in-process through `main`."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_attention import __version__, cli, zoo
+from keras_attention.zoo import catalog
+
+CLASS_NAMES = ["ant", "bee", "cat"]
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _rows(out: str) -> list[list[str]]:
+    """Table rows (after the header and its rule), split on whitespace."""
+    return [line.split() for line in out.strip().splitlines()[2:]]
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"keras-attention {__version__}"
+
+
+def test_console_script():
+    script = Path(sys.executable).with_name("keras-attention")
+    if not script.exists():
+        pytest.skip("the package is not installed with its console script")
+    result = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert __version__ in result.stdout
+
+
+def test_list(capsys):
+    code, out, _ = _run(capsys, "list")
+    assert code == 0
+    header = out.splitlines()[0].split("  ")
+    assert [h.strip() for h in header if h.strip()] == [
+        "name",
+        "task",
+        "params (M)",
+        "MACs (G)",
+        "weights",
+    ]
+    rows = {row[0]: row for row in _rows(out)}
+    assert sorted(rows) == zoo.list_models()
+    assert rows["resnet50"][1:4] == ["image", "25.56", "4.09"]
+    assert rows["resnet18"][1:4] == ["image", "11.69", "1.81"]
+    weights = ", ".join(zoo.published_weights("resnet18")) or "-"
+    assert " ".join(rows["resnet18"][4:]) == weights
+
+
+def test_list_pattern_and_task(capsys):
+    code, out, _ = _run(capsys, "list", "cbam_*", "--task", "image")
+    assert code == 0
+    assert [row[0] for row in _rows(out)] == zoo.list_models(
+        "cbam_*", task="image"
+    )
+    code, out, _ = _run(capsys, "list", "cbam_*")
+    names = [row[0] for row in _rows(out)]
+    assert names == zoo.list_models("cbam_*")
+    assert all(name.startswith("cbam_") for name in names)
+    code, out, _ = _run(capsys, "list", "--task", "audio", "--json")
+    rows = json.loads(out)
+    assert [r["name"] for r in rows] == zoo.list_models(task="audio")
+    assert {r["task"] for r in rows} <= {"audio"}
+
+
+def test_list_pretrained(capsys, tmp_path, monkeypatch):
+    entry = tmp_path / "zoo" / "eca_resnet34" / "tiny"
+    entry.mkdir(parents=True)
+    (entry / "model_card.json").write_text("{}")
+    monkeypatch.setenv("KERAS_ATTENTION_ZOO", str(tmp_path / "zoo"))
+    code, out, _ = _run(capsys, "list", "--pretrained")
+    assert code == 0
+    # No catalog in this zoo folder: the counts show as "?".
+    assert _rows(out) == [["eca_resnet34", "image", "?", "?", "tiny"]]
+
+
+def test_info(capsys):
+    code, out, _ = _run(capsys, "info", "cbam_resnet18")
+    assert code == 0
+    assert out.startswith("cbam_resnet18: ResNet-18 v1.5, CBAM")
+    assert re.search(r"^  attention +cbam$", out, re.M)
+    assert "11,779,392 trainable" in out
+    assert "https://arxiv.org/abs/1807.06521" in out
+    code, out, _ = _run(capsys, "info", "cbam_resnet18", "--json")
+    card = json.loads(out)
+    assert card == json.loads(json.dumps(zoo.info("cbam_resnet18")))
+
+
+def test_unknown_model_exits_2(capsys):
+    code, out, err = _run(capsys, "info", "nonexistent")
+    assert code == 2
+    assert out == ""
+    assert "Unknown model 'nonexistent'" in err
+    assert "Traceback" not in err
+    code, _, err = _run(capsys, "info", "cbam_resnt18")
+    assert code == 2
+    assert "Did you mean: cbam_resnet18" in err
+
+
+def test_bad_usage_exits_2(capsys):
+    for argv in (["frobnicate"], [], ["catalog"], ["predict", "x.png"]):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv)
+        assert exit_info.value.code == 2
+    capsys.readouterr()
+
+
+def test_catalog_check_and_write(capsys, tmp_path, monkeypatch):
+    stored = catalog.read_catalog()
+    # The CLI plumbing only: computing is tested in test_models.py.
+    monkeypatch.setattr(catalog, "compute_entry", lambda name: stored[name])
+    code, out, _ = _run(capsys, "catalog", "--check", "resnet18")
+    assert code == 0
+    assert "up to date" in out
+    changed = {**stored["resnet18"], "macs": 7}
+    monkeypatch.setattr(catalog, "compute_entry", lambda name: changed)
+    code, out, err = _run(capsys, "catalog", "--check", "resnet18")
+    assert code == 1
+    assert "resnet18: macs: catalog 1814073344, computed 7" in out
+    assert "catalog --write" in err
+    monkeypatch.setenv("KERAS_ATTENTION_ZOO", str(tmp_path))
+    code, out, _ = _run(capsys, "catalog", "--write", "resnet18")
+    assert code == 0
+    assert catalog.read_catalog(tmp_path / "catalog.json") == {
+        "resnet18": changed
+    }
+
+
+def test_demo(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "demo_path", lambda: tmp_path / "demo.py")
+    code, _, err = _run(capsys, "demo")
+    assert code == 2
+    assert "demo.py is not there" in err
+    (tmp_path / "demo.py").write_text(
+        "def main(argv):\n    print('demo ran', argv)\n    return 0\n"
+    )
+    code, out, _ = _run(capsys, "demo", "--epochs", "1")
+    assert code == 0
+    assert out.strip() == "demo ran ['--epochs', '1']"
+
+
+def test_subcommands_are_registered_in_one_place(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "SUBCOMMANDS", dict(cli.SUBCOMMANDS))
+    assert {"list", "info", "catalog", "demo", "predict"} <= set(
+        cli.SUBCOMMANDS
+    )
+
+    @cli.register_subcommand("hello")
+    def _add_hello(subparsers):
+        p = subparsers.add_parser("hello")
+        p.set_defaults(handler=lambda args: print("hi") or 0)
+
+    assert _run(capsys, "hello")[:2] == (0, "hi\n")
+
+
+# ---------------------------------------------------------------- predict
+
+
+@pytest.fixture(scope="module")
+def preset(tmp_path_factory) -> Path:
+    """A tiny resnet18 preset with 3 named classes and a fixed 32x32
+    input (so `predict` resizes images to it)."""
+    path = tmp_path_factory.mktemp("cli") / "preset"
+    model = zoo.load(
+        "resnet18",
+        weights=None,
+        num_classes=3,
+        input_shape=(32, 32, 3),
+        class_names=CLASS_NAMES,
+    )
+    model.save_to_preset(str(path))
+    return path
+
+
+def _png(path: Path, size=(40, 48), mode="RGB") -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    channels = 3 if mode == "RGB" else 1
+    array = rng.integers(0, 256, (size[1], size[0], channels), np.uint8)
+    Image.fromarray(array.squeeze()).convert(mode).save(path)
+    return path
+
+
+def _top_k(out: str) -> list[tuple[str, float]]:
+    lines = [line.split() for line in out.splitlines() if line[:2] == "  "]
+    return [(label, float(prob)) for _, label, prob in lines]
+
+
+def test_predict_image(capsys, tmp_path, preset):
+    color = _png(tmp_path / "color.png")
+    gray = _png(tmp_path / "gray.png", size=(33, 35), mode="L")
+    code, out, err = _run(
+        capsys,
+        "predict",
+        str(color),
+        str(gray),
+        "--model",
+        "resnet18",
+        "--weights",
+        str(preset),
+        "--top-k",
+        "3",
+    )
+    assert code == 0, err
+    assert f"{color}:" in out and f"{gray}:" in out
+    top = _top_k(out)
+    assert len(top) == 6
+    for first in (top[:3], top[3:]):
+        assert sorted(label for label, _ in first) == CLASS_NAMES
+        probs = [p for _, p in first]
+        assert probs == sorted(probs, reverse=True)
+        assert sum(probs) == pytest.approx(1.0, abs=1e-3)
+    code, out, _ = _run(
+        capsys,
+        "predict",
+        str(color),
+        "--model",
+        "resnet18",
+        "--weights",
+        str(preset),
+        "--top-k",
+        "1",
+    )
+    assert code == 0
+    assert len(_top_k(out)) == 1
+
+
+def test_predict_errors(capsys, tmp_path, preset):
+    code, _, err = _run(
+        capsys, "predict", str(tmp_path / "nope.png"), "--model", "resnet18"
+    )
+    assert code == 2
+    assert "No such file" in err
+    wav = tmp_path / "clip.wav"
+    wav.write_bytes(b"")
+    code, _, err = _run(capsys, "predict", str(wav), "--model", "resnet18")
+    assert code == 2
+    assert "is an audio file but 'resnet18' is an image model" in err
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    code, _, err = _run(capsys, "predict", str(text), "--model", "resnet18")
+    assert code == 2
+    assert "image or audio" in err
+    code, _, err = _run(
+        capsys, "predict", str(wav), "--model", "resnet81", "--weights", "x"
+    )
+    assert code == 2
+    assert "Did you mean" in err
+
+
+def test_predict_audio(capsys, tmp_path):
+    soundfile = pytest.importorskip("soundfile")
+    if not zoo.list_models("cnn6", task="audio"):
+        pytest.skip("no audio model registered")
+    rng = np.random.default_rng(0)
+    path = tmp_path / "clip.wav"
+    # 0.3 s at 22.05 kHz: resampled to the model's rate, padded as needed.
+    soundfile.write(path, rng.uniform(-0.3, 0.3, 6615), 22050)
+    code, out, err = _run(
+        capsys, "predict", str(path), "--model", "cnn6", "--weights", "none"
+    )
+    assert code == 0, err
+    assert "random weights" in err
+    top = _top_k(out)
+    assert len(top) == 5
+    assert all(label.isdigit() for label, _ in top)
