@@ -18,20 +18,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from training.image_data import FASHION_MNIST_CLASSES  # noqa: E402
+
 SAMPLE = ROOT / "zoo" / "samples" / "fashion_mnist_sample.npz"
 DEFAULT_MODELS = ("cbam_resnet18", "bam_resnet18", "se_resnet18")
-FASHION_MNIST_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
 
 
 def load_sample(path: Path) -> tuple[np.ndarray, np.ndarray | None]:

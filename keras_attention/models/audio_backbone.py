@@ -23,7 +23,10 @@ from keras import ops
 from keras_attention.layers.factory import ATTENTION_LAYERS, get_attention
 from keras_attention.layers.log_mel import LogMelSpectrogram
 from keras_attention.layers.spec_augment import SpecAugment
-from keras_attention.models.resnet_backbone import AttentionResNetBackbone
+from keras_attention.models.resnet_backbone import (
+    AttentionResNetBackbone,
+    _block_attention,
+)
 
 AUDIO_BLOCK_TYPES = ("double3x3", "single5x5")
 # Attention inside every conv block vs. between blocks.
@@ -240,14 +243,6 @@ def _pop_image_shape(kwargs, waveform_shape):
     return waveform_shape if image_shape is None else tuple(image_shape)
 
 
-def _attention_layer(attention, attention_config, index, name):
-    config = dict(attention_config or {})
-    stage_config = config.pop("per_stage", None)
-    if stage_config:
-        config.update(stage_config[index] or {})
-    return get_attention(attention, name=name, **config)
-
-
 @keras.saving.register_keras_serializable(package="keras_attention")
 class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
     """PANNs CNN6/10/14 backbone on raw waveforms, with optional attention.
@@ -395,8 +390,8 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
                 x = _batch_norm(-1, f"{prefix}_bn{c + 1}")(x)
                 x = keras.layers.ReLU(name=f"{prefix}_relu{c + 1}")(x)
             if attention is not None and not stage_attention:
-                x = _attention_layer(
-                    attention, attention_config, i, f"{prefix}_attention"
+                x = _block_attention(
+                    attention, attention_config, i, f"{prefix}_attention", None
                 )(x)
             if pool > 1:
                 x = keras.layers.AveragePooling2D(pool, name=f"{prefix}_pool")(
@@ -407,8 +402,8 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
                     block_dropout, name=f"{prefix}_dropout"
                 )(x)
             if stage_attention and i < len(filters) - 1:
-                x = _attention_layer(
-                    attention, attention_config, i, f"{prefix}_bam"
+                x = _block_attention(
+                    attention, attention_config, i, f"{prefix}_bam", None
                 )(x)
 
         super().__init__(inputs=waveforms, outputs=x, dtype=dtype, **kwargs)
