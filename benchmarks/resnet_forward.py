@@ -18,10 +18,16 @@ Note that keras.applications.ResNet50 is ResNet v1 (stride in the first
 1x1 conv of a bottleneck: 3.9 GMACs), while ours is v1.5 as torchvision
 (stride in the 3x3 conv: 4.1 GMACs), so ours does ~6% more work.
 
+`--task audio` times the instrument-family models instead: `cnn10` and its
+`se_`, `cbam_`, `eca_` and `bam_` variants on 1 s waveforms at 16 kHz (the
+log-mel front end included), 11 classes, against `cnn10`
+(`benchmarks/results/audio_forward.json`).
+
 Usage:
     KERAS_BACKEND=jax python benchmarks/resnet_forward.py
     python benchmarks/resnet_forward.py --backend all --quick
     python benchmarks/resnet_forward.py --backend torch --json out.json
+    python benchmarks/resnet_forward.py --task audio --backend all
 
 This is a measurement script, not a test.
 """
@@ -45,6 +51,10 @@ OURS += ("bam_resnet50",)
 KERAS_APPS = "keras.applications.ResNet50"
 BASELINE = "resnet50"
 SHAPE = (224, 224, 3)
+# --task audio: the published instrument-family models, 1 s at 16 kHz.
+AUDIO_MODELS = ("cnn10", "se_cnn10", "cbam_cnn10", "eca_cnn10", "bam_cnn10")
+AUDIO_SHAPE = (16000,)
+AUDIO_CLASSES = 11
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -67,10 +77,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, help="default: 2")
     parser.add_argument("--repeats", type=int, help="rounds; default: 10")
     parser.add_argument(
+        "--task",
+        choices=("image", "audio"),
+        default="image",
+        help="image: the ResNet-50s at 224x224; audio: the CNN10s on 1 s "
+        "waveforms",
+    )
+    parser.add_argument(
         "--models",
         nargs="+",
-        default=[*OURS, KERAS_APPS],
-        choices=(*OURS, KERAS_APPS),
+        default=None,
+        choices=(*OURS, KERAS_APPS, *AUDIO_MODELS),
     )
     parser.add_argument(
         "--no-jit", action="store_true", help="disable XLA / jax.jit"
@@ -84,13 +101,22 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.warmup = 1 if quick else 2
     if args.repeats is None:
         args.repeats = 3 if quick else 10
-    if BASELINE not in args.models:
-        parser.error(f"--models must include {BASELINE} (the baseline)")
+    audio = args.task == "audio"
+    args.baseline = AUDIO_MODELS[0] if audio else BASELINE
+    args.shape = AUDIO_SHAPE if audio else SHAPE
+    if args.models is None:
+        args.models = list(AUDIO_MODELS) if audio else [*OURS, KERAS_APPS]
+    allowed = AUDIO_MODELS if audio else (*OURS, KERAS_APPS)
+    if any(m not in allowed for m in args.models):
+        parser.error(f"--task {args.task} times only {', '.join(allowed)}")
+    if args.baseline not in args.models:
+        parser.error(f"--models must include {args.baseline} (the baseline)")
     return args
 
 
 def _forward_args(args) -> list[str]:
     out = [
+        f"--task={args.task}",
         "--batch-sizes",
         *map(str, args.batch_sizes),
         f"--warmup={args.warmup}",
@@ -152,6 +178,14 @@ def build_models(args) -> dict:
     for name in args.models:
         if name == KERAS_APPS:
             model = keras.applications.ResNet50(weights=None, input_shape=SHAPE)
+        elif args.task == "audio":
+            task = zoo.load(
+                name,
+                weights=None,
+                num_classes=AUDIO_CLASSES,
+                input_shape=args.shape,
+            )
+            model = keras.Model(task.inputs, task.outputs, name=name)
         else:
             task = zoo.load(name, weights=None, input_shape=SHAPE)
             # The same layers, without the task's preprocessor.
@@ -160,7 +194,7 @@ def build_models(args) -> dict:
         models[name] = {
             "model": model,
             "params": int(model.count_params()),
-            "macs": count_macs(model, SHAPE),
+            "macs": count_macs(model, args.shape),
         }
     return models
 
@@ -191,11 +225,12 @@ def run_here(args) -> dict:
     models = build_models(args)
     rng = np.random.default_rng(0)
     results = []
+    low = -0.5 if args.task == "audio" else -2
     for batch in args.batch_sizes:
-        x = rng.uniform(-2, 2, (batch, *SHAPE)).astype("float32")
+        x = rng.uniform(low, -low, (batch, *args.shape)).astype("float32")
         times = time_models(models, x, args.warmup, args.repeats)
-        base_ms = 1e3 * statistics.median(times[BASELINE][0])
-        base_cpu_ms = 1e3 * statistics.median(times[BASELINE][1])
+        base_ms = 1e3 * statistics.median(times[args.baseline][0])
+        base_cpu_ms = 1e3 * statistics.median(times[args.baseline][1])
         apps_ms = (
             1e3 * statistics.median(times[KERAS_APPS][0])
             if KERAS_APPS in times
@@ -212,6 +247,8 @@ def run_here(args) -> dict:
                     "params": models[name]["params"],
                     "macs": models[name]["macs"],
                     "ms": ms,
+                    "ratio_to_baseline": ms / base_ms,
+                    "cpu_ratio_to_baseline": cpu_ms / base_cpu_ms,
                     "ratio_to_resnet50": ms / base_ms,
                     "ratio_to_keras_applications": (
                         ms / apps_ms if apps_ms else None
@@ -227,7 +264,9 @@ def run_here(args) -> dict:
         "backend": backend,
         "jit_compile": jit_compile(args),
         "keras": keras.__version__,
-        "input_shape": list(SHAPE),
+        "task": args.task,
+        "baseline": args.baseline,
+        "input_shape": list(args.shape),
         "batch_sizes": list(args.batch_sizes),
         "warmup": args.warmup,
         "repeats": args.repeats,
@@ -238,9 +277,10 @@ def run_here(args) -> dict:
 
 
 def markdown_table(reports: list[dict]) -> str:
+    base = reports[0].get("baseline", BASELINE)
     lines = [
         "| backend | jit | model | batch | GMACs | ms (median) "
-        "| / resnet50 | / keras.applications | CPU ms | CPU / resnet50 |",
+        f"| / {base} | / keras.applications | CPU ms | CPU / {base} |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for report in reports:
@@ -250,9 +290,9 @@ def markdown_table(reports: list[dict]) -> str:
             lines.append(
                 f"| {row['backend']} | {jit} | {row['model']} | "
                 f"{row['batch']} | {row['macs'] / 1e9:.2f} | "
-                f"{row['ms']:.1f} | {row['ratio_to_resnet50']:.3f} | "
+                f"{row['ms']:.1f} | {row['ratio_to_baseline']:.3f} | "
                 f"{'-' if apps is None else f'{apps:.3f}'} | "
-                f"{row['cpu_ms']:.1f} | {row['cpu_ratio_to_resnet50']:.3f} |"
+                f"{row['cpu_ms']:.1f} | {row['cpu_ratio_to_baseline']:.3f} |"
             )
     return "\n".join(lines)
 
@@ -272,8 +312,13 @@ def main(argv=None) -> None:
         reports = [run_here(args)]
         command = reports[0]["command"]
     batches = ", ".join(map(str, args.batch_sizes))
+    what = (
+        "1 s waveforms at 16 kHz -> 11 classes"
+        if args.task == "audio"
+        else "224x224x3 -> 1000 classes"
+    )
     print(
-        f"Forward pass, 224x224x3 -> 1000 classes, batch {batches}; median "
+        f"Forward pass, {what}, batch {batches}; median "
         f"of {args.repeats} interleaved rounds after {args.warmup} warm-up "
         f"call(s); {reports[0]['machine']}.\n"
     )

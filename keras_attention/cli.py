@@ -7,11 +7,13 @@
     keras-attention demo [ARGS ...]
     keras-attention predict FILE [FILE ...] --model NAME [--weights W]
                             [--top-k 5]
+    keras-attention explain FILE --model NAME [--out FIG.png] [--weights W]
+                            [--class-index I] [--top-k 3] [--layer L]
 
 Subcommands are registered in `SUBCOMMANDS`: a name mapped to a function
 that receives the argparse sub-parsers object, adds its parser and sets
 `handler=<function(args) -> int>` on it. A new subcommand (e.g. `explain`)
-is one more builder decorated with `@register_subcommand("explain")`.
+is one more builder decorated with `@register_subcommand(name)`.
 
 Errors the user can fix (unknown model, missing file, weights that do not
 fit) print one message on stderr and exit with status 2.
@@ -42,12 +44,18 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 # given) even when the `audio` extra is not installed.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff")
 
+WEIGHTS_HELP = (
+    "published weights name, preset directory, .weights.h5 file, URL, or "
+    "'none' for random weights (default: the model's default weights)"
+)
+
 SubcommandBuilder = Callable[[argparse._SubParsersAction], None]
 SUBCOMMANDS: dict[str, SubcommandBuilder] = {}
 
 
-class CLIError(Exception):
-    """An error reported as one line on stderr with exit status 2."""
+class CLIError(ValueError):
+    """An error reported as one line on stderr with exit status 2 (a
+    ValueError, so library callers of the shared helpers catch it as one)."""
 
 
 def register_subcommand(name: str):
@@ -519,81 +527,129 @@ def _audio_batch(path: Path, model, card: dict, name: str):
     return _audio_windows(waveform.astype("float32"), length)
 
 
-def _labels(model, count: int) -> list[str]:
-    names = getattr(model, "class_names", None)
-    if names and len(names) == count:
-        return [str(n) for n in names]
-    return [str(i) for i in range(count)]
+def class_labels(
+    model, count: int, card: dict | None = None, fallback: str = "{}"
+) -> list[str]:
+    """The `count` class names of the model (or of its model card), else
+    `fallback.format(i)` for class i."""
+    candidates = (
+        getattr(model, "class_names", None),
+        (card or {}).get("class_names"),
+    )
+    for names in candidates:
+        if names and len(names) == count:
+            return [str(n) for n in names]
+    return [fallback.format(i) for i in range(count)]
 
 
-def _predict(args) -> int:
-    import numpy as np
-
-    from keras_attention import zoo
+def check_input(file, model_name: str) -> tuple[Path, str]:
+    """`(path, kind)` of an input file for zoo model `model_name`: the file
+    must exist and be an image or audio file (by its extension) that fits
+    the model's task ("image" or "audio")."""
     from keras_attention.zoo import registry
 
-    spec = registry.get_spec(args.model)
-    if args.top_k < 1:
-        raise CLIError(f"Expected --top-k >= 1. Received: {args.top_k}")
-    kinds = []
-    for file in args.files:
-        path = Path(file)
-        if not path.is_file():
-            raise CLIError(f"No such file: {file}")
-        suffix = path.suffix.lower()
-        if suffix in AUDIO_EXTENSIONS:
-            kind = "audio"
-        elif suffix in IMAGE_EXTENSIONS:
-            kind = "image"
-        else:
-            raise CLIError(
-                f"Cannot tell whether {file} is an image or audio file. "
-                f"Expected one of {IMAGE_EXTENSIONS + AUDIO_EXTENSIONS}."
-            )
-        if kind != spec.task:
-            audio = registry.list_models(task="audio")
-            hint = (
-                f" Audio models: {', '.join(audio)}."
-                if audio
-                else " No audio model is registered yet."
-            )
-            if kind == "image":
-                hint = " Image models: see `keras-attention list --task image`."
-            raise CLIError(
-                f"{file} is an {kind} file but {args.model!r} is an "
-                f"{spec.task} model.{hint}"
-            )
-        kinds.append((path, kind))
+    spec = registry.get_spec(model_name)
+    path = Path(file)
+    if not path.is_file():
+        raise CLIError(f"No such file: {file}")
+    suffix = path.suffix.lower()
+    if suffix in AUDIO_EXTENSIONS:
+        kind = "audio"
+    elif suffix in IMAGE_EXTENSIONS:
+        kind = "image"
+    else:
+        raise CLIError(
+            f"Cannot tell whether {file} is an image or audio file. "
+            f"Expected one of {IMAGE_EXTENSIONS + AUDIO_EXTENSIONS}."
+        )
+    if kind != spec.task:
+        audio = registry.list_models(task="audio")
+        hint = (
+            f" Audio models: {', '.join(audio)}."
+            if audio
+            else " No audio model is registered yet."
+        )
+        if kind == "image":
+            hint = " Image models: see `keras-attention list --task image`."
+        raise CLIError(
+            f"{file} is an {kind} file but {model_name!r} is an "
+            f"{spec.task} model.{hint}"
+        )
+    return path, kind
 
-    weights = args.weights
-    if weights is not None and weights.lower() == "none":
+
+def load_classifier(name: str, weights="default", command: str = "predict"):
+    """`(model, card)`: zoo model `name` with `weights` (as for `zoo.load`;
+    the string "none" means random initialisation) and the model card of
+    those weights ({} when there is none). Notes random weights on
+    stderr."""
+    from keras_attention import zoo
+
+    label = weights
+    if isinstance(weights, str) and weights.lower() == "none":
         weights = None
-    model = zoo.load(args.model, weights=weights)
+    model = zoo.load(name, weights=weights)
     if not hasattr(model, "num_classes"):
         raise CLIError(
-            f"The weights {args.weights!r} hold a backbone without a "
-            "classification head; `predict` needs a classifier preset."
+            f"The weights {label!r} hold a backbone without a "
+            f"classification head; `{command}` needs a classifier preset."
         )
-    card = _weights_card(args.model, weights)
+    card = _weights_card(name, weights)
     if weights is None or (weights == "default" and not card):
         print(
-            f"Note: {args.model} runs with random weights (none published "
+            f"Note: {name} runs with random weights (none published "
             "or none given); its predictions mean nothing.",
             file=sys.stderr,
         )
-    for path, kind in kinds:
-        if kind == "image":
-            batch = _image_batch(path, model, card)
-        else:
-            batch = _audio_batch(path, model, card, args.model)
-        outputs = model.predict(batch, verbose=0)
-        probs = _probabilities(model, outputs).mean(axis=0)
-        labels = _labels(model, probs.shape[-1])
-        k = min(args.top_k, probs.shape[-1])
-        top = np.argsort(-probs, kind="stable")[:k]
-        print(f"{path}:")
-        for rank, index in enumerate(top, start=1):
-            print(f"  {rank}. {labels[index]}  {probs[index]:.4f}")
+    return model, card
+
+
+def load_input(path: Path, kind: str, model, card: dict, name: str):
+    """The model-ready batch of one input file: `(1, H, W, C)` raw pixels
+    (0..255, resized to the weights' input size) for an image; waveform
+    windows `(n, samples)` at the model's sample rate for audio."""
+    if kind == "image":
+        return _image_batch(path, model, card)
+    return _audio_batch(path, model, card, name)
+
+
+def top_classes(
+    model, outputs, k: int, labels: list[str] | None = None
+) -> tuple:
+    """`(probs, top)`: class probabilities averaged over the batch (e.g.
+    audio windows) and the `k` best `(index, label, probability)`."""
+    import numpy as np
+
+    probs = _probabilities(model, outputs).mean(axis=0)
+    labels = labels or class_labels(model, probs.shape[-1])
+    top = np.argsort(-probs, kind="stable")[: min(k, probs.shape[-1])]
+    return probs, [(int(i), labels[i], float(probs[i])) for i in top]
+
+
+def print_top(path, top) -> None:
+    """Prints `top_classes`'s list under the input's name."""
+    print(f"{path}:")
+    for rank, (_, label, prob) in enumerate(top, start=1):
+        print(f"  {rank}. {label}  {prob:.4f}")
+
+
+def check_top_k(top_k: int) -> None:
+    """Raises CLIError unless `top_k` >= 1."""
+    if top_k < 1:
+        raise CLIError(f"Expected --top-k >= 1. Received: {top_k}")
+
+
+def _predict(args) -> int:
+    from keras_attention.zoo import registry
+
+    registry.get_spec(args.model)
+    check_top_k(args.top_k)
+    inputs = [check_input(file, args.model) for file in args.files]
+    model, card = load_classifier(args.model, args.weights, "predict")
+    for path, kind in inputs:
+        batch = load_input(path, kind, model, card, args.model)
+        _, top = top_classes(model, model.predict(batch, verbose=0), args.top_k)
+        print_top(path, top)
     return EXIT_OK
 
 
@@ -610,16 +666,21 @@ def _add_predict(subparsers) -> None:
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--model", required=True, help="model name")
-    p.add_argument(
-        "--weights",
-        default="default",
-        help=(
-            "published weights name, preset directory, .weights.h5 file, "
-            "URL, or 'none' (default: the model's default weights)"
-        ),
-    )
+    p.add_argument("--weights", default="default", help=WEIGHTS_HELP)
     p.add_argument("--top-k", type=int, default=5)
     p.set_defaults(handler=_predict)
+
+
+# --------------------------------------------------------------- explain
+
+
+@register_subcommand("explain")
+def _add_explain(subparsers) -> None:
+    # keras_attention.viz holds the parser and handler (Grad-CAM and the
+    # figures need the `viz` extra only when the command runs).
+    from keras_attention.viz.explain import add_explain_parser
+
+    add_explain_parser(subparsers)
 
 
 # ------------------------------------------------------------------ main

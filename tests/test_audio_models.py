@@ -148,6 +148,27 @@ def test_zoo_load_ready_to_fine_tune():
     )
 
 
+class _Clips(keras.utils.PyDataset):
+    """Two batches of two short clips, as the audio loaders yield them."""
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, index):
+        return _waves(2, 4000, seed=index), np.array([0, 2])
+
+
+def test_fit_evaluate_predict_take_a_pydataset():
+    # keras-hub's Task methods reject a keras.utils.PyDataset.
+    model = _tiny_cnn()
+    if keras.backend.backend() == "tensorflow":
+        model.jit_compile = False
+    history = model.fit(_Clips(), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert np.all(np.isfinite(model.evaluate(_Clips(), verbose=0)))
+    assert model.predict(_Clips(), verbose=0).shape == (4, 3)
+
+
 def test_short_clip_is_padded():
     model = _tiny_cnn()
     backbone = model.backbone
@@ -232,3 +253,26 @@ def test_bad_arguments_raise():
         AudioCNNClassifier(
             AudioCNNBackbone([4], n_mels=16), num_classes=2, sample_rate=8000
         )
+
+
+@pytest.mark.parametrize("attention", ["cbam", "bam"])
+def test_spectrogram_layout_ignores_the_global_image_format(attention):
+    """The log-mel map is always (time, mels, channels): a user who sets
+    `channels_first` for their image models still gets working audio
+    models, with the same outputs."""
+    x = _waves(2, SR // 2)
+    keras.utils.set_random_seed(0)
+    reference = _tiny_cnn(attention)
+    expected = _run(reference, x)
+    previous = keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_first")
+    try:
+        keras.utils.set_random_seed(0)
+        model = _tiny_cnn(attention)
+        model.set_weights(reference.get_weights())
+        resnet = _tiny_resnet(attention)
+        assert _run(resnet, x).shape == (2, 3)
+        out = _run(model, x)
+    finally:
+        keras.config.set_image_data_format(previous)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)

@@ -159,7 +159,7 @@ def test_demo(capsys, tmp_path, monkeypatch):
 
 def test_subcommands_are_registered_in_one_place(capsys, monkeypatch):
     monkeypatch.setattr(cli, "SUBCOMMANDS", dict(cli.SUBCOMMANDS))
-    assert {"list", "info", "catalog", "demo", "predict"} <= set(
+    assert {"list", "info", "catalog", "demo", "predict", "explain"} <= set(
         cli.SUBCOMMANDS
     )
 
@@ -283,3 +283,202 @@ def test_predict_audio(capsys, tmp_path):
     top = _top_k(out)
     assert len(top) == 5
     assert all(label.isdigit() for label, _ in top)
+
+
+# --------------------------------------------------------------- explain
+
+ROOT = Path(__file__).resolve().parents[1]
+FASHION_SAMPLE = ROOT / "zoo" / "samples" / "fashion_mnist_sample.npz"
+
+
+def _spy_on_load(monkeypatch) -> list:
+    """Records the models `zoo.load` returns, so that a test can check the
+    command's output against the very model it ran."""
+    loaded = []
+    real_load = zoo.load
+
+    def spy(*args, **kwargs):
+        loaded.append(real_load(*args, **kwargs))
+        return loaded[-1]
+
+    monkeypatch.setattr(zoo, "load", spy)
+    return loaded
+
+
+def _figure(path: Path) -> tuple[str, tuple[int, int], np.ndarray]:
+    """A written PNG's title (from its metadata), size and RGB pixels;
+    fails on an invalid PNG."""
+    from PIL import Image
+
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("RGB"))
+        return image.info["Title"], image.size, pixels
+
+
+def _softmax(logits) -> np.ndarray:
+    logits = np.asarray(logits, "float64")[0]
+    exp = np.exp(logits - logits.max())
+    return exp / exp.sum()
+
+
+def _expected_title(name, probs, labels, k) -> str:
+    top = np.argsort(-probs, kind="stable")[:k]
+    ranked = ", ".join(f"{labels[i]} {probs[i]:.1%}" for i in top)
+    return f"{name}: {ranked} | Grad-CAM for {labels[top[0]]}"
+
+
+def test_explain_image(capsys, tmp_path, monkeypatch):
+    from PIL import Image
+
+    if not (ROOT / "zoo" / "cbam_resnet18" / "fashion_mnist").is_dir():
+        pytest.skip("the Fashion-MNIST cbam_resnet18 preset is not there")
+    with np.load(FASHION_SAMPLE) as sample:
+        labels = [str(n) for n in sample["class_names"]]
+        trouser = int(np.flatnonzero(sample["labels"] == 1)[0])
+        pixels = sample["images"][trouser, ..., 0]
+    png = tmp_path / "trouser.png"
+    Image.fromarray(pixels).save(png)
+    out = tmp_path / "figures" / "trouser_explained.png"
+    loaded = _spy_on_load(monkeypatch)
+    code, stdout, err = _run(
+        capsys,
+        "explain",
+        str(png),
+        "--model",
+        "cbam_resnet18",
+        "--out",
+        str(out),
+        "--top-k",
+        "2",
+    )
+    assert code == 0, err
+    title, size, rgb = _figure(out)
+    # The prediction, recomputed from the model the command loaded: the
+    # 28x28 grayscale image to RGB and 32x32 (the preset's input size).
+    x = np.asarray(
+        Image.fromarray(pixels).convert("RGB").resize((32, 32), Image.BILINEAR),
+        "float32",
+    )[None]
+    probs = _softmax(loaded[-1].predict(x, verbose=0))
+    assert title == _expected_title("cbam_resnet18", probs, labels, 2)
+    assert title.startswith("cbam_resnet18: Trouser ")  # a trained model
+    assert _top_k(stdout)[0] == ("Trouser", pytest.approx(probs.max(), 1e-3))
+    assert f"Wrote {out}" in stdout
+    # Several panels side by side, with coloured overlays on the gray
+    # input (Grad-CAM and the CBAM masks).
+    width, height = size
+    assert width > height >= 300
+    saturated = (rgb.max(axis=-1).astype(int) - rgb.min(axis=-1)) > 80
+    assert saturated.mean() > 0.15
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
+
+
+def test_explain_audio(capsys, tmp_path, monkeypatch):
+    soundfile = pytest.importorskip("soundfile")
+    from keras_attention.audio import load_audio
+
+    # 1 s at 22.05 kHz, resampled to the model's 16 kHz: a 440 Hz tone,
+    # then a 2 kHz one.
+    t = np.arange(22050) / 22050
+    wave = 0.3 * np.sin(2 * np.pi * np.where(t < 0.5, 440, 2000) * t)
+    clip = tmp_path / "tones.wav"
+    soundfile.write(clip, wave, 22050)
+    out = tmp_path / "tones.png"
+    loaded = _spy_on_load(monkeypatch)
+    argv = ["explain", str(clip), "--model", "cbam_cnn6", "--weights", "none"]
+    code, stdout, err = _run(capsys, *argv, "--out", str(out), "--top-k", "2")
+    assert code == 0, err
+    assert "random weights" in err
+    title, (width, height), _ = _figure(out)
+    model = loaded[-1]
+    waveform = load_audio(clip, sample_rate=model.backbone.sample_rate)
+    probs = _softmax(model.predict(waveform[None], verbose=0))
+    labels = [f"class {i}" for i in range(len(probs))]
+    assert title == _expected_title("cbam_cnn6", probs, labels, 2)
+    assert width > height
+    # The same clip as SVG, explaining a chosen class: the axes are in
+    # seconds and Hz, and each CBAM block's mask has its panel.
+    svg = tmp_path / "tones.svg"
+    code, _, err = _run(capsys, *argv, "--out", str(svg), "--class-index", "5")
+    assert code == 0, err
+    text = svg.read_text()
+    assert text.rstrip().endswith("</svg>")
+    assert "Grad-CAM for class 5</dc:title>" in text
+    drawn = set(re.findall(r"<!-- (.*?) -->", text, re.DOTALL))
+    assert {"time (s)", "frequency (Hz)", "log-mel spectrogram"} <= drawn
+    assert {"1000", "4000"} <= drawn  # frequency ticks in Hz
+    assert {f"block{i}_attention" for i in range(1, 5)} <= drawn
+    sizes = [d for d in drawn if re.fullmatch(r"\d+x\d+ mask, .*", d)]
+    assert len(sizes) == 4, sizes
+    # 1 s at 16 kHz with a 160-sample hop: ticks up to 1.0 s, not frames.
+    assert {"0.4", "1.0"} <= drawn and "80" not in drawn
+
+
+def test_explain_errors(capsys, tmp_path, preset, monkeypatch):
+    png = _png(tmp_path / "in.png", size=(32, 32))
+    wav = tmp_path / "clip.wav"
+    wav.write_bytes(b"")
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    out = tmp_path / "out"
+    weights = ["--weights", str(preset)]
+    cases = [
+        ([str(tmp_path / "nope.png"), "--model", "resnet18"], "No such file"),
+        ([str(png), "--model", "cbam_resnt18"], "Did you mean"),
+        ([str(text), "--model", "resnet18"], "image or audio"),
+        ([str(wav), "--model", "resnet18"], "is an audio file but"),
+        ([str(png), "--model", "resnet18", "--top-k", "0"], "--top-k"),
+        ([str(broken), "--model", "resnet18", *weights], "Could not read"),
+        (
+            [str(png), "--model", "resnet18", *weights, "--class-index", "3"],
+            "out of range",
+        ),
+    ]
+    for argv, message in cases:
+        target = out / "fig.png"
+        code, stdout, err = _run(capsys, "explain", *argv, "--out", str(target))
+        assert code == 2, (argv, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(
+            "keras-attention explain: error: "
+        ), err
+        assert message in lines[0], (argv, err)
+        assert not out.exists(), argv  # nothing written, not even a folder
+    target = tmp_path / "fig.jpg"
+    code, _, err = _run(
+        capsys, "explain", str(png), "--model", "resnet18", "--out", str(target)
+    )
+    assert code == 2
+    assert "expected a .png, .svg, .pdf file or a directory" in err
+    assert not target.exists()
+
+    # A failed write keeps an older figure and leaves no partial file.
+    from matplotlib.figure import Figure
+
+    def failing_savefig(self, fname, **kwargs):
+        Path(fname).write_bytes(b"\x89PNG partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", failing_savefig)
+    out.mkdir()
+    target = out / "fig.png"
+    target.write_bytes(b"older figure")
+    code, _, err = _run(
+        capsys,
+        "explain",
+        str(png),
+        "--model",
+        "resnet18",
+        *weights,
+        "--out",
+        str(target),
+    )
+    assert code == 2
+    assert f"Could not write {target}" in err and "No space left" in err
+    assert target.read_bytes() == b"older figure"
+    assert [p.name for p in out.iterdir()] == ["fig.png"]

@@ -29,6 +29,7 @@ from keras_attention.models import (  # noqa: E402
     image_preprocessor,
 )
 from training import (  # noqa: E402
+    common,
     demo,
     evaluate,
     image_data,
@@ -516,7 +517,7 @@ def test_resume_continues_after_the_last_finished_epoch(
     seen = _FirstEpoch()
     train_image.train(args, callbacks=[seen])
     assert seen.epochs == [1]  # epoch 2 only, from the backup
-    rows = train_image._read_log(tmp_path / "run" / "log.csv")
+    rows = common.read_log(tmp_path / "run" / "log.csv")
     assert [r["epoch"] for r in rows] == [0, 1]
     # Rerunning a finished run trains nothing and re-exports.
     seen = _FirstEpoch()
@@ -535,7 +536,7 @@ def test_resume_continues_after_the_last_finished_epoch(
 def test_fine_tune_path_loads_backbone_and_a_fresh_head(tmp_path):
     model = tiny_model("x", 10, 32)
     preset = tmp_path / "preset32"
-    train_image.export_copy(model).save_to_preset(str(preset))
+    common.export_copy(model).save_to_preset(str(preset))
     published = tmp_path / "preset16"
     publish.copy_preset(preset, published, weights_dtype="float16")
     tuned = zoo.load("cbam_resnet18", weights=str(published), num_classes=5)

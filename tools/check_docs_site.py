@@ -3,8 +3,11 @@
     .venv/bin/python tools/check_docs_site.py [--out docs-screenshots]
 
 Checks the built HTML (nav present, a catalog row for every registered
-model, every <img> source exists, no raw `:::` directive left) and writes
-screenshots of the home page, the catalog and a layer page to `--out`.
+model, every <img> source exists, no raw `:::` directive left, every
+equation rendered to MathML, no script, stylesheet or font loaded from the
+network) and writes screenshots of the home page, the catalog, a layer
+page with equations, the audio models page and the benchmarks page to
+`--out`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import os
 import re
 import shutil
 import subprocess
@@ -25,7 +29,15 @@ PAGES = {
     "home": "",
     "catalog": "catalog/",
     "layer_cbam": "layers/cbam/",
+    "audio_models": "audio-models/",
+    "benchmarks": "benchmarks/",
 }
+# Pages whose equations must come out as MathML.
+MATH_PAGES = ("layers/se", "layers/cbam", "layers/eca", "layers/bam")
+# What a page may not load from the network (the site works offline).
+REMOTE = re.compile(
+    r'<(?:script[^>]+src|link[^>]+href)="(?:https?:)?//[^"]+"[^>]*>'
+)
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -35,23 +47,22 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--no-first-run",
     "--hide-scrollbars",
-    "--window-size=1280,2000",
 )
+# Screenshot heights in pixels (width 1280): long pages get taller shots.
+HEIGHTS = {"benchmarks": 6000, "audio_models": 4000}
+DEFAULT_HEIGHT = 2000
 
 
-def build(site_dir: Path) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mkdocs",
-            "build",
-            "--strict",
-            "-d",
-            str(site_dir),
-        ],
+def build(site_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    """Runs `mkdocs build --strict` into `site_dir`, with `env` added to the
+    environment. The output is captured; the exit status is not checked."""
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict"]
+        + ["-d", str(site_dir)],
         cwd=ROOT,
-        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **env},
     )
 
 
@@ -71,12 +82,20 @@ def check_html(site_dir: Path, model_names: list[str]) -> list[str]:
             "<p>::: " in text
         ):
             problems.append(f"{rel}: raw ::: directive left")
+        if 'class="arithmatex"' in html:
+            problems.append(f"{rel}: LaTeX left unrendered")
+        for tag in REMOTE.findall(html):
+            if 'rel="stylesheet"' in tag or tag.startswith("<script"):
+                problems.append(f"{rel}: loads from the network: {tag}")
         for src in re.findall(r'<img[^>]+src="([^"]+)"', html):
             if src.startswith(("http://", "https://", "data:")):
                 continue
             target = (page.parent / src.split("#")[0]).resolve()
             if not target.exists():
                 problems.append(f"{rel}: missing image {src}")
+    for page in MATH_PAGES:
+        if "<math" not in (site_dir / page / "index.html").read_text():
+            problems.append(f"{page}: no MathML equation")
     catalog = (site_dir / "catalog" / "index.html").read_text()
     for name in model_names:
         if f"<code>{name}</code></td>" not in catalog:
@@ -95,12 +114,15 @@ def serve(site_dir: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-def screenshot(chromium: str, url: str, path: Path) -> None:
+def screenshot(
+    chromium: str, url: str, path: Path, height: int = DEFAULT_HEIGHT
+) -> None:
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
             [
                 chromium,
                 *CHROMIUM_FLAGS,
+                f"--window-size=1280,{height}",
                 f"--user-data-dir={profile}",
                 f"--screenshot={path}",
                 url,
@@ -122,7 +144,12 @@ def check_site(site_dir: Path, out_dir: Path, chromium: str | None) -> list:
         server, base = serve(site_dir)
         try:
             for name, page in PAGES.items():
-                screenshot(chromium, base + page, out_dir / f"{name}.png")
+                screenshot(
+                    chromium,
+                    base + page,
+                    out_dir / f"{name}.png",
+                    HEIGHTS.get(name, DEFAULT_HEIGHT),
+                )
         finally:
             server.shutdown()
     return problems
@@ -135,7 +162,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         site_dir = args.site_dir or Path(tmp) / "site"
-        build(site_dir)
+        result = build(site_dir)
+        sys.stderr.write(result.stderr)
+        if result.returncode:
+            return result.returncode
         chromium = shutil.which("chromium")
         problems = check_site(site_dir, args.out, chromium)
     for problem in problems:

@@ -6,7 +6,8 @@ read `zoo/catalog.json` and the published model cards; no model is built).
 Placeholders in hand-written pages are replaced:
 
 - `<!-- ablation-tables -->`: metrics of the published model cards;
-- `<!-- benchmark:NAME -->`: `benchmarks/results/NAME.json`;
+- `<!-- benchmark:NAME -->`: tables of `benchmarks/results/NAME.json`, one
+  per backend; a missing file is a warning, so the strict build fails;
 - `<!-- figures -->`: the images in `docs/figures/`.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -46,7 +48,7 @@ def _cards() -> dict[str, dict]:
 def _count(value, unit: str = "") -> str:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return MISSING
-    for scale, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+    for scale, suffix in ((1e9, "\u00a0G"), (1e6, "\u00a0M"), (1e3, "\u00a0k")):
         if abs(value) >= scale:
             return f"{value / scale:.2f}{suffix}{unit}"
     return f"{value:g}{unit}".strip()
@@ -72,24 +74,33 @@ def _dataset(card: dict) -> str:
     return str(data) if data else MISSING
 
 
-def _flat_metrics(metrics) -> dict[str, float]:
-    flat = {}
+# Numbers in a card's `metrics` that are bookkeeping, not results.
+NOT_METRICS = ("seconds",)
+
+
+def _headline_metrics(metrics) -> dict[str, float]:
+    """The top-level results of a card's `metrics` (`test_accuracy`,
+    `test_loss`, ...). Breakdowns (per class, on the bundled sample) and
+    counts (`test_images`) stay in the model card."""
     if not isinstance(metrics, dict):
-        return flat
-    for key, value in metrics.items():
-        if isinstance(value, dict):
-            for sub, inner in value.items():
-                if isinstance(inner, int | float) and not isinstance(
-                    inner, bool
-                ):
-                    flat[f"{key} {sub}"] = inner
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            flat[key] = value
-    return flat
+        return {}
+    sets = metrics.get("test_sets")
+    if isinstance(sets, dict):
+        # Audio cards: one accuracy per test set (e.g. held-out
+        # instruments, held-out soundfont).
+        return {
+            f"{name.replace('_', ' ')} accuracy": entry["accuracy"]
+            for name, entry in sets.items()
+        }
+    return {
+        key.replace("_", " "): value
+        for key, value in metrics.items()
+        if isinstance(value, float) and key not in NOT_METRICS
+    }
 
 
 def _metric_text(metrics) -> str:
-    flat = _flat_metrics(metrics)
+    flat = _headline_metrics(metrics)
     if not flat:
         return MISSING
     return ", ".join(f"{k} {v:.4g}" for k, v in flat.items())
@@ -196,7 +207,7 @@ def ablation_tables(cards: dict) -> str:
     for card in cards.values():
         for weights_name, entry in (card.get("weights") or {}).items():
             by_dataset.setdefault(_dataset(entry), []).append(
-                (card, weights_name, _flat_metrics(entry.get("metrics")))
+                (card, weights_name, _headline_metrics(entry.get("metrics")))
             )
     if not by_dataset:
         return (
@@ -230,49 +241,180 @@ def ablation_tables(cards: dict) -> str:
     return "\n".join(parts)
 
 
-def _cell(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list | tuple):
-        return "×".join(str(v) for v in value)
-    return str(value).replace("|", "\\|")
+# === Benchmarks ===
+# `benchmarks/results/NAME.json`, as written by
+# `python benchmarks/NAME.py --backend all --json ...`: {"command",
+# "reports": [one per backend: {"command", "backend", "jit_compile",
+# "keras", "machine", "warmup", "repeats", "input_shape", "results"}]}.
+# KERAS_ATTENTION_BENCHMARK_RESULTS points the build at another folder
+# (e.g. to preview results that are not committed).
+RESULTS_ENV = "KERAS_ATTENTION_BENCHMARK_RESULTS"
+BACKEND_TITLES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+log = logging.getLogger("mkdocs.plugins.keras_attention_catalog")
+BENCHMARK_PLACEHOLDER = re.compile(r"<!--\s*benchmark:\s*(\w+)\s*-->")
 
 
-def benchmark_table(name: str) -> str:
-    path = ROOT / "benchmarks" / "results" / f"{name}.json"
-    command = f".venv/bin/python benchmarks/{name}.py"
-    if not path.exists():
-        return (
-            f'!!! note "No results yet"\n    `benchmarks/results/{name}'
-            f".json` is not in the repository. Produce it with\n\n"
-            f"    ```bash\n    {command}\n    ```\n"
+class BenchmarkError(Exception):
+    """A benchmark results file is missing or unreadable."""
+
+
+def results_dir() -> Path:
+    return Path(os.environ.get(RESULTS_ENV) or ROOT / "benchmarks" / "results")
+
+
+# Results written by another script than `benchmarks/NAME.py`.
+BENCHMARK_SCRIPTS = {"audio_forward": "resnet_forward.py --task audio"}
+
+
+def benchmark_command(name: str) -> str:
+    """The command that writes `benchmarks/results/NAME.json`."""
+    script = BENCHMARK_SCRIPTS.get(name, f"{name}.py")
+    return (
+        f"python benchmarks/{script} --backend all "
+        f"--json benchmarks/results/{name}.json"
+    )
+
+
+def _layer_overhead_rows(report: dict) -> list[str]:
+    channels = report["input_shape"][-1]
+    rows = [
+        "| layer | params added | time (ms) | ratio | CPU time (ms) "
+        "| CPU-time ratio |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        layer = (
+            f"Conv3x3({channels}) only"
+            if r["layer"] == "none"
+            else f"`{r['layer']}`"
         )
-    data = json.loads(path.read_text())
-    rows = data.get("results", data) if isinstance(data, dict) else data
-    meta = {
-        k: v
-        for k, v in (data.items() if isinstance(data, dict) else [])
-        if k != "results" and not isinstance(v, dict | list)
-    }
-    parts = [f"Produced by `{command}` (`benchmarks/results/{name}.json`)."]
-    if meta:
-        parts.append(
-            "Measured with " + ", ".join(f"{k}: {v}" for k, v in meta.items())
+        rows.append(
+            f"| {layer} | {r['params_added']:,} | {r['ms']:.1f} | "
+            f"{r['ratio']:.3f} | {r['cpu_ms']:.1f} | {r['cpu_ratio']:.3f} |"
         )
-    if isinstance(rows, list) and rows and isinstance(rows[0], dict):
-        keys = list(dict.fromkeys(k for r in rows for k in r))
+    return rows
+
+
+KERAS_APPS = "keras.applications.ResNet50"
+
+
+def _resnet_forward_rows(report: dict) -> list[str]:
+    rows = [
+        "| model | batch | GMACs | time (ms) | ratio | ratio to Keras "
+        "| CPU time (ms) | CPU-time ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        apps = r.get("ratio_to_keras_applications")
+        model = "keras.applications" if r["model"] == KERAS_APPS else r["model"]
+        rows.append(
+            f"| `{model}` | {r['batch']} | {r['macs'] / 1e9:.2f} | "
+            f"{r['ms']:.1f} | {r['ratio_to_resnet50']:.3f} | "
+            f"{MISSING if apps is None else f'{apps:.3f}'} | "
+            f"{r['cpu_ms']:.1f} | {r['cpu_ratio_to_resnet50']:.3f} |"
+        )
+    return rows
+
+
+def _audio_forward_rows(report: dict) -> list[str]:
+    base = report["baseline"]
+    rows = [
+        f"| model | batch | GMACs | time (ms) | ratio to `{base}` "
+        "| CPU time (ms) | CPU-time ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        rows.append(
+            f"| `{r['model']}` | {r['batch']} | {r['macs'] / 1e9:.2f} | "
+            f"{r['ms']:.1f} | {r['ratio_to_baseline']:.3f} | "
+            f"{r['cpu_ms']:.1f} | {r['cpu_ratio_to_baseline']:.3f} |"
+        )
+    return rows
+
+
+BENCHMARKS = {
+    "layer_overhead": _layer_overhead_rows,
+    "resnet_forward": _resnet_forward_rows,
+    "audio_forward": _audio_forward_rows,
+}
+
+
+def _read_results(name: str, directory: Path) -> dict:
+    path = directory / f"{name}.json"
+    shown = f"benchmarks/results/{name}.json"
+    if directory != ROOT / "benchmarks" / "results":
+        shown = str(path)
+    if name not in BENCHMARKS:
+        raise BenchmarkError(
+            f"Unknown benchmark {name!r} in a `<!-- benchmark:NAME -->` "
+            f"placeholder; known: {', '.join(BENCHMARKS)}."
+        )
+    if not path.is_file():
+        raise BenchmarkError(
+            f"Benchmark results {shown} are missing. Produce them with "
+            f"`{benchmark_command(name)}` (or point {RESULTS_ENV} at a "
+            "folder that holds them)."
+        )
+    try:
+        data = json.loads(path.read_text())
+        reports = data["reports"]
+        if not reports or not all(r["results"] for r in reports):
+            raise ValueError("no results")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise BenchmarkError(
+            f"Benchmark results {shown} are unreadable ({error!r}); write "
+            f"them again with `{benchmark_command(name)}`."
+        ) from error
+    return data
+
+
+def _report_note(report: dict) -> str:
+    compiled = (
+        "compiled with XLA (`jit_compile=True`)"
+        if report.get("jit_compile")
+        else "eager"
+    )
+    shape = "×".join(str(v) for v in report.get("input_shape", []))
+    return (
+        f"Input {shape}; median of {report['repeats']} interleaved rounds "
+        f"after {report['warmup']} warm-up call(s); {compiled}; "
+        f"Keras {report.get('keras', MISSING)}.  \n"
+        f"Machine: {report.get('machine', MISSING)}.  \n"
+        f"Command: `{report['command']}`"
+    )
+
+
+def benchmark_section(name: str, directory: Path | None = None) -> str:
+    """Markdown of `benchmarks/results/NAME.json`: one table per backend,
+    each followed by its command and machine. Raises `BenchmarkError` if
+    the file is missing or unreadable."""
+    data = _read_results(name, directory or results_dir())
+    parts = [
+        f"Regenerate with `{benchmark_command(name)}` (one subprocess per "
+        "backend).",
+        "",
+    ]
+    for report in data["reports"]:
+        backend = report.get("backend", MISSING)
         parts += [
+            f"### {BACKEND_TITLES.get(backend, backend)}",
             "",
-            "| " + " | ".join(keys) + " |",
-            "|" + "---|" * len(keys),
+            *BENCHMARKS[name](report),
+            "",
+            _report_note(report),
+            "",
         ]
-        parts += [
-            "| " + " | ".join(_cell(r.get(k, MISSING)) for k in keys) + " |"
-            for r in rows
-        ]
-    else:
-        parts += ["", "```json", json.dumps(data, indent=2), "```"]
-    return "\n".join(parts) + "\n"
+    return "\n".join(parts)
+
+
+def _benchmark_or_warning(name: str, page: str) -> str:
+    try:
+        return benchmark_section(name)
+    except BenchmarkError as error:
+        # A warning fails the strict build (`make docs`, the docs tests)
+        # with this message; a non-strict preview shows it on the page.
+        log.warning("%s: %s", page, error)
+        return f'!!! failure "Missing benchmark results"\n    {error}\n'
 
 
 def figure_gallery(page_dir: str) -> str:
@@ -290,25 +432,6 @@ def figure_gallery(page_dir: str) -> str:
 
 
 _CACHE: dict = {}
-
-# Known griffe complaints about library docstrings/`__all__` that are not
-# errors in the rendered pages. Narrow on purpose: anything else still
-# fails the strict build. Remove an entry once its source is fixed.
-_TOLERATED_GRIFFE = (
-    "Unsupported item in keras_attention.models.__all__",
-    "Failed to get 'name: description' pair from",
-)
-
-
-class _GriffeFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not any(text in message for text in _TOLERATED_GRIFFE)
-
-
-def on_startup(command, dirty):
-    for name in ("mkdocs.plugins.griffe", "griffe"):
-        logging.getLogger(name).addFilter(_GriffeFilter())
 
 
 def on_config(config):
@@ -351,11 +474,6 @@ def on_page_markdown(markdown, page, config, files):
         markdown = markdown.replace(
             "<!-- figures -->", figure_gallery(page_dir)
         )
-    while "<!-- benchmark:" in markdown:
-        start = markdown.index("<!-- benchmark:")
-        end = markdown.index("-->", start)
-        name = markdown[start + len("<!-- benchmark:") : end].strip()
-        markdown = (
-            markdown[:start] + benchmark_table(name) + markdown[end + 3 :]
-        )
-    return markdown
+    return BENCHMARK_PLACEHOLDER.sub(
+        lambda m: _benchmark_or_warning(m[1], page.file.src_uri), markdown
+    )

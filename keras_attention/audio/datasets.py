@@ -96,12 +96,16 @@ class AudioClipDataset(keras.utils.PyDataset):
         cache_dir: folder for cached decoded waveforms, or `None`.
         strict: raise on bad files (`True`) or skip them (`False`), see the
             module docstring.
-        workers, use_multiprocessing, max_queue_size: passed to
-            `keras.utils.PyDataset`.
+        **kwargs: `workers`, `use_multiprocessing` and `max_queue_size`,
+            passed to `keras.utils.PyDataset`.
 
     Attributes:
-        files, labels (int32 array), class_names, skipped, num_skipped,
-        num_examples, clip_samples.
+        files: the usable audio files, one per example.
+        labels: their labels, an int32 array.
+        class_names: names of the classes, indexed by label.
+        skipped: `(path, reason)` of every file left out (`strict=False`).
+        clip_samples: samples per example, `round(clip_seconds *
+            sample_rate)`.
     """
 
     def __init__(
@@ -540,9 +544,12 @@ class ESC50(AudioClipDataset):
             held out).
         esc10: keep only the ESC-10 subset (10 classes, labels 0-9 in the
             order of their ESC-50 targets).
-        sample_rate, clip_seconds, batch_size, shuffle, seed, random_crop,
-            cache_dir, strict, **kwargs: see `AudioClipDataset`. The
-            defaults resample to 32 kHz, the PANNs front end's rate.
+        sample_rate: resample every file to this rate (Hz); 32 kHz by
+            default, the PANNs front end's rate.
+        clip_seconds: length of every example in seconds (the clips' 5 s).
+        **kwargs: `batch_size`, `shuffle`, `seed`, `random_crop`,
+            `cache_dir`, `strict` and the `keras.utils.PyDataset`
+            arguments; see `AudioClipDataset`.
 
     Attributes:
         folds: the folds included; `fold_of`: the fold of every example.
@@ -648,10 +655,14 @@ class UrbanSound8K(AudioClipDataset):
 
         folds: official folds (1-10) to include; default 1-9 (fold 10
             held out).
-        sample_rate, clip_seconds, batch_size, shuffle, seed, random_crop,
-            cache_dir, strict, **kwargs: see `AudioClipDataset`. The files
-            come at various rates and channel counts; all are mixed down
-            and resampled to `sample_rate` (default 32 kHz).
+        sample_rate: resample every file to this rate (Hz; default 32
+            kHz). The files come at various rates and channel counts; all
+            are mixed down and resampled.
+        clip_seconds: length of every example in seconds (the clips are
+            at most 4 s).
+        **kwargs: `batch_size`, `shuffle`, `seed`, `random_crop`,
+            `cache_dir`, `strict` and the `keras.utils.PyDataset`
+            arguments; see `AudioClipDataset`.
 
     Attributes:
         folds: the folds included; `fold_of`: the fold of every example.
@@ -757,8 +768,12 @@ class SpeechCommands(AudioClipDataset):
               <root>/testing_list.txt
 
         subset: `"training"`, `"validation"` or `"testing"`.
-        sample_rate, clip_seconds, batch_size, shuffle, seed, random_crop,
-            cache_dir, strict, **kwargs: see `AudioClipDataset`.
+        sample_rate: resample every file to this rate (Hz; default 16
+            kHz, the dataset's rate).
+        clip_seconds: length of every example in seconds (the clips' 1 s).
+        **kwargs: `batch_size`, `shuffle`, `seed`, `random_crop`,
+            `cache_dir`, `strict` and the `keras.utils.PyDataset`
+            arguments; see `AudioClipDataset`.
     """
 
     LAYOUT = _SC_LAYOUT
@@ -871,8 +886,10 @@ class AudioFolder(AudioClipDataset):
             The split shuffles the file list with `seed` (which is then
             required), so the two subsets built with the same seed are
             disjoint.
-        batch_size, shuffle, seed, random_crop, cache_dir, strict, **kwargs:
-            see `AudioClipDataset`.
+        seed: seed of the split, the shuffling and the random crops.
+        **kwargs: `batch_size`, `shuffle`, `random_crop`, `cache_dir`,
+            `strict` and the `keras.utils.PyDataset` arguments; see
+            `AudioClipDataset`.
     """
 
     LAYOUT = _FOLDER_LAYOUT

@@ -54,11 +54,10 @@ class BAM(keras.layers.Layer):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> x = keras.random.normal((2, 16, 16, 32))
-    >>> tuple(BAM(reduction=8)(x).shape)
-    (2, 16, 16, 32)
+    Examples:
+        >>> x = keras.random.normal((2, 16, 16, 32))
+        >>> tuple(BAM(reduction=8)(x).shape)
+        (2, 16, 16, 32)
     """
 
     def __init__(

@@ -57,11 +57,10 @@ class ChannelAttention(keras.layers.Layer):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> x = keras.random.normal((2, 8, 8, 32))
-    >>> tuple(ChannelAttention(reduction=8)(x).shape)
-    (2, 8, 8, 32)
+    Examples:
+        >>> x = keras.random.normal((2, 8, 8, 32))
+        >>> tuple(ChannelAttention(reduction=8)(x).shape)
+        (2, 8, 8, 32)
     """
 
     def __init__(

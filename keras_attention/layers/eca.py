@@ -12,11 +12,22 @@ from keras_attention.layers import _utils
 
 
 def adaptive_kernel_size(channels: int, gamma: float = 2, b: float = 1) -> int:
-    """ECA's kernel size for `channels`: `t = int(|log2(C) + b| / gamma)`,
-    made odd (t + 1 when even) and at least 3.
+    """ECA's adaptive kernel size for `channels`.
 
-    >>> [adaptive_kernel_size(c) for c in (64, 128, 256, 512, 1024, 2048)]
-    [3, 5, 5, 5, 5, 7]
+    `t = int(|log2(channels) + b| / gamma)`, made odd (`t + 1` when even)
+    and at least 3. `ECA` uses it when `kernel_size=None`.
+
+    Args:
+        channels: Number of channels `C` of the input.
+        gamma: Divisor of the log (2 in the paper).
+        b: Offset of the log (1 in the paper).
+
+    Returns:
+        The odd kernel size `k >= 3`.
+
+    Examples:
+        >>> [adaptive_kernel_size(c) for c in (64, 128, 256, 512, 1024, 2048)]
+        [3, 5, 5, 5, 5, 7]
     """
     t = int(abs(math.log2(channels) + b) / gamma)
     k = t if t % 2 else t + 1
@@ -57,12 +68,11 @@ class ECA(keras.layers.Layer):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> x = keras.random.normal((2, 8, 8, 64))
-    >>> layer = ECA()
-    >>> tuple(layer(x).shape), layer.kernel_size_
-    ((2, 8, 8, 64), 3)
+    Examples:
+        >>> x = keras.random.normal((2, 8, 8, 64))
+        >>> layer = ECA()
+        >>> tuple(layer(x).shape), layer.kernel_size_
+        ((2, 8, 8, 64), 3)
     """
 
     def __init__(

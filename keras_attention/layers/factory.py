@@ -55,12 +55,11 @@ def get_attention(spec, **kwargs) -> keras.layers.Layer | None:
     Raises:
         ValueError: for an unknown name, listing the valid names.
 
-    Example:
-
-    >>> get_attention("cbam", reduction=8).reduction
-    8
-    >>> get_attention({"type": "eca", "kernel_size": 5}).kernel_size
-    5
+    Examples:
+        >>> get_attention("cbam", reduction=8).reduction
+        8
+        >>> get_attention({"type": "eca", "kernel_size": 5}).kernel_size
+        5
     """
     if spec is None:
         return None

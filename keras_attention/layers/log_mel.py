@@ -174,15 +174,14 @@ class LogMelSpectrogram(keras.layers.Layer):
         `(batch, frames, n_mels)` with `frames = num_frames(samples)`, which
         is `1 + samples // hop_length` for `center=True` and even `n_fft`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> layer = LogMelSpectrogram()
-    >>> x = np.random.uniform(-0.1, 0.1, (2, 32000)).astype("float32")
-    >>> tuple(layer(x).shape)
-    (2, 101, 64)
-    >>> layer.min_samples
-    513
+    Examples:
+        >>> import numpy as np
+        >>> layer = LogMelSpectrogram()
+        >>> x = np.random.uniform(-0.1, 0.1, (2, 32000)).astype("float32")
+        >>> tuple(layer(x).shape)
+        (2, 101, 64)
+        >>> layer.min_samples
+        513
     """
 
     def __init__(

@@ -44,11 +44,10 @@ class SpatialAttention(keras.layers.Layer):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> x = keras.random.normal((2, 8, 8, 32))
-    >>> tuple(SpatialAttention(kernel_size=3)(x).shape)
-    (2, 8, 8, 32)
+    Examples:
+        >>> x = keras.random.normal((2, 8, 8, 32))
+        >>> tuple(SpatialAttention(kernel_size=3)(x).shape)
+        (2, 8, 8, 32)
     """
 
     def __init__(

@@ -50,16 +50,15 @@ class SpecAugment(keras.layers.Layer):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> import numpy as np
-    >>> layer = SpecAugment(time_mask_width=10, freq_mask_width=4, seed=1)
-    >>> x = np.ones((2, 100, 64), "float32")
-    >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
-    True
-    >>> y = np.asarray(layer(x, training=True))
-    >>> y.shape
-    (2, 100, 64)
+    Examples:
+        >>> import numpy as np
+        >>> layer = SpecAugment(time_mask_width=10, freq_mask_width=4, seed=1)
+        >>> x = np.ones((2, 100, 64), "float32")
+        >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
+        True
+        >>> y = np.asarray(layer(x, training=True))
+        >>> y.shape
+        (2, 100, 64)
     """
 
     def __init__(

@@ -24,8 +24,9 @@ __all__ = [
     "OFFICIAL_ECA_KERNELS",
     "build_resnet",
     "image_preprocessor",
-    *IMAGE_BUILDERS,
 ]
+# The named builders (resnet18, cbam_resnet50, ...).
+__all__ += list(IMAGE_BUILDERS)
 
 # === Audio models ===
 from keras_attention.models.audio import (  # noqa: E402
@@ -62,5 +63,6 @@ __all__ += [
     "WaveformPad",
     "build_audio_resnet",
     "build_panns_cnn",
-    *AUDIO_BUILDERS,
 ]
+# The named builders (cnn10, cbam_cnn10, resnet18_audio, ...).
+__all__ += list(AUDIO_BUILDERS)

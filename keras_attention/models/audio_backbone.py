@@ -289,13 +289,12 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
         waveform_shape: `(samples,)` or `(None,)` for any length.
         dtype: dtype policy; the log-mel front end stays float32.
 
-    Example:
-
-    >>> backbone = AudioCNNBackbone(
-    ...     stackwise_num_filters=[8, 16], attention="cbam",
-    ...     waveform_shape=(16000,))
-    >>> backbone.output_shape
-    (None, 25, 16, 16)
+    Examples:
+        >>> backbone = AudioCNNBackbone(
+        ...     stackwise_num_filters=[8, 16], attention="cbam",
+        ...     waveform_shape=(16000,))
+        >>> backbone.output_shape
+        (None, 25, 16, 16)
     """
 
     def __init__(
@@ -385,25 +384,34 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
                     kernel,
                     padding="same",
                     use_bias=False,
+                    data_format="channels_last",
                     name=f"{prefix}_conv{c + 1}",
                 )(x)
                 x = _batch_norm(-1, f"{prefix}_bn{c + 1}")(x)
                 x = keras.layers.ReLU(name=f"{prefix}_relu{c + 1}")(x)
             if attention is not None and not stage_attention:
                 x = _block_attention(
-                    attention, attention_config, i, f"{prefix}_attention", None
+                    attention,
+                    attention_config,
+                    i,
+                    f"{prefix}_attention",
+                    "channels_last",
                 )(x)
             if pool > 1:
-                x = keras.layers.AveragePooling2D(pool, name=f"{prefix}_pool")(
-                    x
-                )
+                x = keras.layers.AveragePooling2D(
+                    pool, data_format="channels_last", name=f"{prefix}_pool"
+                )(x)
             if block_dropout:
                 x = keras.layers.Dropout(
                     block_dropout, name=f"{prefix}_dropout"
                 )(x)
             if stage_attention and i < len(filters) - 1:
                 x = _block_attention(
-                    attention, attention_config, i, f"{prefix}_bam", None
+                    attention,
+                    attention_config,
+                    i,
+                    f"{prefix}_bam",
+                    "channels_last",
                 )(x)
 
         super().__init__(inputs=waveforms, outputs=x, dtype=dtype, **kwargs)
@@ -446,10 +454,25 @@ class AudioResNetBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
     least the STFT's minimum runs; shorter ones are zero-padded.
 
     Args:
-        stackwise_num_blocks, stackwise_num_filters, block_type, attention,
-        attention_config, stem_type: As for `AttentionResNetBackbone`.
-        sample_rate, n_fft, hop_length, n_mels, fmin, fmax, mel_scale,
-        spec_augment, waveform_shape: As for `AudioCNNBackbone`.
+        stackwise_num_blocks: Residual blocks per stage (ResNet-18:
+            `[2, 2, 2, 2]`).
+        stackwise_num_filters: Filters per stage.
+        block_type: `"basic"` or `"bottleneck"`.
+        attention: None, `"se"`, `"cbam"`, `"eca"` or `"bam"`.
+        attention_config: Extra attention-layer arguments.
+        stem_type: `"imagenet"` (7x7/2 conv + 3x3/2 max pool) or
+            `"small"`. These six as for `AttentionResNetBackbone`.
+        sample_rate: Sample rate of the input waveforms in Hz.
+        n_fft: STFT size; None picks PANNs' for the sample rate.
+        hop_length: STFT hop; None picks PANNs' for the sample rate.
+        n_mels: Mel bins (64).
+        fmin: Lowest mel edge in Hz (50).
+        fmax: Top mel edge in Hz; None picks PANNs' for the sample rate.
+        mel_scale: `"slaney"` or `"htk"`.
+        spec_augment: None/False, True (PANNs' settings) or a dict of
+            `SpecAugment` arguments.
+        waveform_shape: `(samples,)` or `(None,)` for any length. The
+            front-end arguments are as for `AudioCNNBackbone`.
         dtype: dtype policy; the log-mel front end stays float32.
     """
 

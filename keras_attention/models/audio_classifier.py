@@ -149,6 +149,15 @@ class AudioClassifier(keras_hub.models.Task):
         """Shortest clip the network needs (shorter ones are padded)."""
         return self.backbone.min_samples
 
+    # keras-hub's Task sends the data of fit/evaluate/predict through a
+    # tf.data or grain pipeline for its preprocessor, which rejects a
+    # `keras.utils.PyDataset` such as the `keras_attention.audio` loaders.
+    # These tasks have no preprocessor (the front end is in the backbone),
+    # so Keras' own methods, which take every input type, do the same job.
+    fit = keras.Model.fit
+    evaluate = keras.Model.evaluate
+    predict = keras.Model.predict
+
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -209,12 +218,11 @@ class AudioClassifier(keras_hub.models.Task):
 class AudioCNNClassifier(AudioClassifier):
     """`AudioClassifier` over an `AudioCNNBackbone` (PANNs CNN6/10/14).
 
-    Example:
-
-    >>> backbone = AudioCNNBackbone([8, 16], waveform_shape=(None,))
-    >>> model = AudioCNNClassifier(backbone, num_classes=3)
-    >>> model.output_shape
-    (None, 3)
+    Examples:
+        >>> backbone = AudioCNNBackbone([8, 16], waveform_shape=(None,))
+        >>> model = AudioCNNClassifier(backbone, num_classes=3)
+        >>> model.output_shape
+        (None, 3)
     """
 
     backbone_cls = AudioCNNBackbone

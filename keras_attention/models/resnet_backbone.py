@@ -136,16 +136,15 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
         data_format: "channels_last" or "channels_first".
         dtype: dtype policy of the model.
 
-    Example:
-
-    >>> backbone = AttentionResNetBackbone(
-    ...     stackwise_num_blocks=[1, 1, 1, 1],
-    ...     stackwise_num_filters=[8, 16, 32, 64],
-    ...     attention="cbam",
-    ...     image_shape=(32, 32, 3),
-    ... )
-    >>> backbone.output_shape
-    (None, 1, 1, 64)
+    Examples:
+        >>> backbone = AttentionResNetBackbone(
+        ...     stackwise_num_blocks=[1, 1, 1, 1],
+        ...     stackwise_num_filters=[8, 16, 32, 64],
+        ...     attention="cbam",
+        ...     image_shape=(32, 32, 3),
+        ... )
+        >>> backbone.output_shape
+        (None, 1, 1, 64)
     """
 
     def __init__(

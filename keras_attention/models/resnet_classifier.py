@@ -102,13 +102,12 @@ class AttentionResNetImageClassifier(keras_hub.models.ImageClassifier):
         class_names: Optional list of `num_classes` label names, kept in the
             config so a saved model still knows its labels.
 
-    Example:
-
-    >>> backbone = AttentionResNetBackbone([1, 1, 1, 1], [8, 16, 32, 64],
-    ...                                    attention="se")
-    >>> model = AttentionResNetImageClassifier(backbone, num_classes=3)
-    >>> model.output_shape
-    (None, 3)
+    Examples:
+        >>> backbone = AttentionResNetBackbone([1, 1, 1, 1], [8, 16, 32, 64],
+        ...                                    attention="se")
+        >>> model = AttentionResNetImageClassifier(backbone, num_classes=3)
+        >>> model.output_shape
+        (None, 3)
     """
 
     backbone_cls = AttentionResNetBackbone

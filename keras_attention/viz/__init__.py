@@ -17,6 +17,7 @@ from keras_attention.viz.plotting import (
     mel_band_centres,
     plot_channel_weights,
     plot_gradcam,
+    plot_gradcam_grid,
     plot_spatial_masks,
     plot_spectrogram_attention,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "mel_band_centres",
     "plot_channel_weights",
     "plot_gradcam",
+    "plot_gradcam_grid",
     "plot_spatial_masks",
     "plot_spectrogram_attention",
 ]

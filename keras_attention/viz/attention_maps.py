@@ -73,11 +73,10 @@ def attention_maps(
     Raises:
         ValueError: wrong input shape, or no attention module in the model.
 
-    Example:
-
-    >>> maps = attention_maps(model, images)  # doctest: +SKIP
-    >>> maps["stage1_block1_attention"]["spatial"].shape  # doctest: +SKIP
-    (2, 32, 32)
+    Examples:
+        >>> maps = attention_maps(model, images)  # doctest: +SKIP
+        >>> maps["stage1_block1_attention"]["spatial"].shape  # doctest: +SKIP
+        (2, 32, 32)
     """
     entries = _attention_entries(model)
     if not entries:

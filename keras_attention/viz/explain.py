@@ -1,59 +1,199 @@
 """`keras-attention explain`: the top predictions of a zoo model for one
-image (or audio clip) and a Grad-CAM figure of the top class."""
+image or audio clip, and a figure of why.
+
+For an image: the input, its Grad-CAM overlay for the explained class and
+the spatial masks of the CBAM/BAM blocks (when the model has them). For an
+audio clip: its log-mel spectrogram, the Grad-CAM heatmap on the
+time-frequency grid and the attention masks, with time in seconds and
+frequency in Hz. The figure's title lists the top predictions.
+
+Inputs are checked and loaded as `keras-attention predict` does (see
+`keras_attention.cli`): images are resized to the weights' input size,
+audio is decoded and resampled to the model's sample rate.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 from pathlib import Path
 
-import keras
 import numpy as np
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus")
+from keras_attention import cli
+
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
 
-def _class_names(model, num_classes: int) -> list[str]:
-    names = getattr(model, "class_names", None)
-    if names and len(names) == num_classes:
-        return [str(n) for n in names]
-    return [f"class {i}" for i in range(num_classes)]
+def output_path(out, input_path, model_name: str) -> Path:
+    """The figure's path: `out` itself (a .png, .svg or .pdf file), or
+    `<input stem>_<model>_gradcam.png` in `out` when it is a directory (or
+    has no suffix)."""
+    out = Path(out)
+    if out.is_dir() or not out.suffix:
+        return out / f"{Path(input_path).stem}_{model_name}_gradcam.png"
+    if out.suffix.lower() not in FIGURE_SUFFIXES:
+        raise cli.CLIError(
+            f"Cannot write a figure to {out}: expected a "
+            f"{', '.join(FIGURE_SUFFIXES)} file or a directory."
+        )
+    return out
 
 
-def _expected_image_size(model) -> tuple[int | None, int | None]:
-    shape = tuple(model.inputs[0].shape)
-    if len(shape) != 4:
-        return None, None
-    backbone = getattr(model, "backbone", model)
-    if getattr(backbone, "data_format", None) == "channels_first":
-        return shape[2], shape[3]
-    return shape[1], shape[2]
+def save_figure(fig, out, title: str | None = None, dpi: int = 110) -> Path:
+    """Saves `fig` to `out` atomically: written to a temporary file beside
+    it, then renamed, so a failed write leaves no partial figure (and an
+    older figure at `out` intact). The title goes into the file's
+    metadata, where scripts can read the predictions back."""
+    out = Path(out)
+    metadata = {"Title": title.replace("\n", " | ")} if title else None
+    tmp = None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{out.stem}.", suffix=out.suffix, dir=out.parent
+        )
+        os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's files are private
+        fig.savefig(
+            tmp,
+            format=out.suffix[1:].lower(),
+            dpi=dpi,
+            bbox_inches="tight",
+            metadata=metadata,
+        )
+        os.replace(tmp, out)
+    except OSError as error:
+        raise cli.CLIError(f"Could not write {out}: {error}") from error
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
 
 
-def _load_image(path: Path, model) -> np.ndarray:
-    from PIL import Image
+def _display_image(path: Path) -> np.ndarray:
+    """The input image at its own size (the heatmap is stretched over it,
+    which undoes the resize to the model's input size)."""
+    import keras
 
-    with Image.open(path) as image:
-        image = image.convert("L" if image.mode in ("L", "I", "1") else "RGB")
-        height, width = _expected_image_size(model)
-        if height and width and image.size != (width, height):
-            image = image.resize((width, height), Image.BILINEAR)
-        array = np.asarray(image, dtype="float32")
-    if array.ndim == 2:
-        array = array[..., None]
-    return array
+    image = keras.utils.load_img(path, color_mode="rgb")
+    return keras.utils.img_to_array(image, data_format="channels_last")
 
 
-def _top_predictions(probs: np.ndarray, names: list[str], k: int = 3):
-    order = np.argsort(probs)[::-1][:k]
-    return [(int(i), names[int(i)], float(probs[int(i)])) for i in order]
+def _join_windows(values: np.ndarray) -> np.ndarray:
+    """`(windows, frames, ...)` -> `(windows * frames, ...)`: consecutive
+    audio windows side by side on the time axis."""
+    return np.concatenate(list(values), axis=0)
 
 
-def _probabilities(logits: np.ndarray) -> np.ndarray:
-    logits = np.asarray(logits, dtype="float64")
-    if np.all(logits >= 0) and np.isclose(logits.sum(), 1.0, atol=1e-3):
-        return logits  # already a softmax
-    shifted = np.exp(logits - logits.max())
-    return shifted / shifted.sum()
+def _audio_figure(model, batch, heatmaps, maps, title, name, label):
+    from keras_attention.viz.gradcam import (
+        _front_end,
+        front_end_output,
+        prepare_inputs,
+    )
+    from keras_attention.viz.plotting import plot_spectrogram_attention
+
+    found = _front_end(model)
+    if found is None:
+        raise ValueError(f"{name} has no log-mel front end to plot against.")
+    front = found[1]
+    log_mel = front_end_output(model, prepare_inputs(model, batch))
+    masks = {
+        layer: {"spatial": _join_windows(entry["spatial"])}
+        for layer, entry in (maps or {}).items()
+        if "spatial" in entry
+    }
+    return plot_spectrogram_attention(
+        _join_windows(log_mel),
+        _join_windows(heatmaps),
+        sample_rate=front.sample_rate,
+        hop_length=front.hop_length,
+        fmin=front.fmin,
+        fmax=front.fmax or front.sample_rate / 2,
+        mel_scale=front.mel_scale,
+        title=title,
+        masks=masks,
+        label=label,
+    )
+
+
+def explain_figure(
+    model,
+    input_path,
+    name: str,
+    card: dict | None = None,
+    class_index: int | None = None,
+    top_k: int = 3,
+    layer: str | None = None,
+):
+    """The explanation figure of a loaded zoo model on one input file.
+
+    Args:
+        model: A classifier from `keras_attention.zoo.load(name, ...)`.
+        input_path: An image file, or an audio file for an audio model.
+        name: The model's zoo name (for its task, input shape and title).
+        card: The weights' model card (input size, sample rate, class
+            names), e.g. from `keras_attention.cli.load_classifier`.
+        class_index: The class to explain; None explains the top
+            prediction.
+        top_k: How many predictions the title lists.
+        layer: The Grad-CAM feature layer; None picks the deepest one
+            with a feature map of at least 4x4 (see
+            `keras_attention.viz.gradcam.choose_feature_layer`).
+
+    Returns:
+        `(figure, title, top)`: the matplotlib figure, its title and the
+        top predictions as `(index, label, probability)`.
+    """
+    from keras_attention.viz.attention_maps import (
+        attention_maps,
+        find_attention_layers,
+    )
+    from keras_attention.viz.gradcam import choose_feature_layer, grad_cam
+    from keras_attention.viz.plotting import plot_gradcam
+
+    cli.check_top_k(top_k)
+    card = card or {}
+    path, kind = cli.check_input(input_path, name)
+    batch = cli.load_input(path, kind, model, card, name)
+    outputs = model.predict(batch, verbose=0)
+    if isinstance(outputs, list | tuple):
+        outputs = outputs[0]
+    labels = cli.class_labels(model, np.shape(outputs)[-1], card, "class {}")
+    _, top = cli.top_classes(model, outputs, top_k, labels)
+    target = top[0][0] if class_index is None else int(class_index)
+    if layer is None:
+        layer, (height, width) = choose_feature_layer(model, batch)
+        label = f"Grad-CAM at {layer} ({height}x{width})"
+    else:
+        label = f"Grad-CAM at {layer}"
+    # Checks `class_index` against the number of classes.
+    heatmaps = grad_cam(model, batch, class_index=target, layer=layer)
+    ranked = ", ".join(f"{label} {prob:.1%}" for _, label, prob in top)
+    title = f"{name}: {ranked}\nGrad-CAM for {labels[target]}"
+    maps = attention_maps(model, batch) if find_attention_layers(model) else {}
+    if kind == "image":
+        image = _display_image(path)
+        fig = plot_gradcam(image, heatmaps[0], title, masks=maps, label=label)
+    else:
+        fig = _audio_figure(model, batch, heatmaps, maps, title, name, label)
+    return fig, title, top
+
+
+def _explain(input_path, model_name, out, weights, class_index, top_k, layer):
+    cli.check_top_k(top_k)
+    out = output_path(out, input_path, model_name)
+    # Fails on a missing or unsuitable input before loading the model.
+    cli.check_input(input_path, model_name)
+    model, card = cli.load_classifier(model_name, weights, "explain")
+    fig, title, top = explain_figure(
+        model, input_path, model_name, card, class_index, top_k, layer
+    )
+    return save_figure(fig, out, title), top
 
 
 def explain(
@@ -62,130 +202,97 @@ def explain(
     out,
     weights="default",
     class_index: int | None = None,
+    top_k: int = 3,
+    layer: str | None = None,
 ) -> Path:
-    """Writes a Grad-CAM figure of `model_name` on one input file.
+    """Writes an explanation figure of `model_name` on one input file.
 
     Args:
         input_path: An image (PNG, JPEG, ...) or, for audio models, an
-            audio file.
+            audio file (WAV, FLAC, OGG, ...).
         model_name: A zoo model name (see `keras_attention.zoo.list_models`).
-        out: The figure's path (`.png` or `.svg`), or a directory to write
-            `<input stem>_<model>_gradcam.png` into.
+        out: The figure's path (`.png`, `.svg` or `.pdf`), or a directory to
+            write `<input stem>_<model>_gradcam.png` into.
         weights: As for `keras_attention.zoo.load` (a published weights
-            name, a local preset directory, a `.weights.h5` file, a URL...).
+            name, a local preset directory, a `.weights.h5` file, a URL...);
+            None or "none" for random initialisation.
         class_index: The class to explain; None explains the top
             prediction.
+        top_k: How many predictions the title lists.
+        layer: The Grad-CAM feature layer (default: the deepest with a
+            feature map of at least 4x4).
 
     Returns:
-        The path of the written figure, whose title lists the top
-        predictions.
+        The path of the written figure, whose title (also in the file's
+        metadata) lists the top predictions.
+
+    Raises:
+        ValueError: missing or unsuitable input, unknown model, a figure
+            path that is not .png/.svg/.pdf, or a class index out of range.
     """
-    from keras_attention import zoo
-    from keras_attention.viz.gradcam import grad_cam
-    from keras_attention.viz.plotting import (
-        plot_gradcam,
-        plot_spectrogram_attention,
-    )
-
-    input_path = Path(input_path)
-    if not input_path.is_file():
-        raise ValueError(f"No such input file: {input_path}")
-    model = zoo.load(model_name, weights=weights)
-    is_audio = input_path.suffix.lower() in AUDIO_SUFFIXES
-    if is_audio:
-        from keras_attention.audio.io import load_audio
-        from keras_attention.viz.gradcam import _front_end
-
-        found = _front_end(model)
-        front = found[1] if found else None
-        rate = getattr(front, "sample_rate", None)
-        x = load_audio(input_path, sample_rate=rate)[None, :]
-    else:
-        x = _load_image(input_path, model)[None]
-    logits = model.predict(x, verbose=0)
-    logits = logits[0] if isinstance(logits, list | tuple) else logits
-    logits = np.asarray(keras.ops.convert_to_numpy(logits))[0]
-    names = _class_names(model, logits.shape[-1])
-    top = _top_predictions(_probabilities(logits), names)
-    target = top[0][0] if class_index is None else int(class_index)
-    heatmap = grad_cam(model, x, class_index=target)[0]
-    ranked = ", ".join(f"{name} {p:.1%}" for _, name, p in top)
-    title = f"{model_name}: {ranked}\nGrad-CAM for {names[target]}"
-    if is_audio:
-        from keras_attention.viz.gradcam import (
-            front_end_output,
-            prepare_inputs,
-        )
-
-        log_mel = front_end_output(model, prepare_inputs(model, x))
-        if log_mel is None:
-            raise ValueError(
-                f"{model_name} has no log-mel front end to plot against."
-            )
-        fig = plot_spectrogram_attention(
-            log_mel[0],
-            heatmap,
-            sample_rate=getattr(front, "sample_rate", 1),
-            hop_length=getattr(front, "hop_length", 1),
-            fmin=getattr(front, "fmin", 0.0) or 0.0,
-            fmax=getattr(front, "fmax", None)
-            or getattr(front, "sample_rate", 2) / 2,
-            title=title,
-        )
-    else:
-        fig = plot_gradcam(x[0], heatmap, title=title)
-    out = Path(out)
-    if out.is_dir() or not out.suffix:
-        out.mkdir(parents=True, exist_ok=True)
-        out = out / f"{input_path.stem}_{model_name}_gradcam.png"
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    # The title also goes into the file's metadata, where scripts (and the
-    # tests) can read the predictions back.
-    metadata = {"Title": title.replace("\n", " | ")}
-    fig.savefig(out, dpi=120, bbox_inches="tight", metadata=metadata)
-    return out
+    return _explain(
+        input_path, model_name, out, weights, class_index, top_k, layer
+    )[0]
 
 
 def add_explain_parser(subparsers) -> argparse.ArgumentParser:
     """Adds the `explain` subcommand to an argparse `subparsers` object;
-    the handler is stored as the parser's `func` default."""
+    its handler is the parser's `handler` default (see
+    `keras_attention.cli`)."""
     parser = subparsers.add_parser(
         "explain",
-        help="Grad-CAM figure and top predictions of a zoo model.",
+        help="Grad-CAM and attention-mask figure of a zoo model",
         description=(
-            "Runs a zoo model on one image (or audio clip), prints its top "
-            "predictions and writes a Grad-CAM figure."
+            "Run a zoo model on one image or audio clip, print its top "
+            "predictions and write a figure: the image's Grad-CAM overlay "
+            "and CBAM/BAM spatial masks, or the clip's log-mel spectrogram "
+            "with the Grad-CAM heatmap and the masks (seconds, Hz)."
         ),
     )
-    parser.add_argument("input", help="image or audio file")
+    parser.add_argument("input", metavar="FILE", help="image or audio file")
     parser.add_argument("--model", required=True, help="zoo model name")
     parser.add_argument(
-        "--out", default=".", help="output figure (.png/.svg) or directory"
+        "--out",
+        default=".",
+        metavar="FIG",
+        help=(
+            "figure to write (.png, .svg or .pdf), or a directory "
+            "(default: <input>_<model>_gradcam.png here)"
+        ),
     )
-    parser.add_argument(
-        "--weights",
-        default="default",
-        help="published weights name, preset directory, .weights.h5 or URL",
-    )
+    parser.add_argument("--weights", default="default", help=cli.WEIGHTS_HELP)
     parser.add_argument(
         "--class-index",
         type=int,
         default=None,
         help="class to explain (default: the top prediction)",
     )
-    parser.set_defaults(func=run_explain)
+    parser.add_argument(
+        "--top-k", type=int, default=3, help="predictions in the title"
+    )
+    parser.add_argument(
+        "--layer",
+        default=None,
+        help=(
+            "Grad-CAM feature layer (default: the deepest with a feature "
+            "map of at least 4x4)"
+        ),
+    )
+    parser.set_defaults(handler=run_explain)
     return parser
 
 
 def run_explain(args: argparse.Namespace) -> int:
     """Handler of `keras-attention explain`."""
-    path = explain(
+    path, top = _explain(
         args.input,
         args.model,
         args.out,
-        weights=args.weights,
-        class_index=args.class_index,
+        args.weights,
+        args.class_index,
+        args.top_k,
+        args.layer,
     )
-    print(path)
-    return 0
+    cli.print_top(args.input, top)
+    print(f"Wrote {path}")
+    return cli.EXIT_OK

@@ -245,6 +245,54 @@ def split_model(model, layer: str | None = None):
     return feature_fn, head_fn, target
 
 
+def _spatial_size(shape, data_format: str) -> tuple[int, int]:
+    spatial = shape[2:4] if data_format == "channels_first" else shape[1:3]
+    return int(spatial[0]), int(spatial[1])
+
+
+def choose_feature_layer(
+    model, inputs, min_size: int = 4, preprocess: bool = True
+) -> tuple[str, tuple[int, int]]:
+    """The layer Grad-CAM should use on `inputs`, and its feature map's
+    spatial size: the default (last spatial) layer when its map is at least
+    `min_size` x `min_size`, else the deepest layer that is and that the
+    model can be split at (e.g. a residual block's output). A small input
+    (a 32x32 image in an ImageNet ResNet) leaves a 1x1 map at the end,
+    whose Grad-CAM is a constant.
+
+    Returns the chosen layer's name (pass it as `grad_cam(layer=...)`) and
+    `(height, width)`; the default layer when no layer is large enough.
+    """
+    x = prepare_inputs(model, inputs, preprocess)[:1]
+    candidates = _spatial_candidates(model)
+    if not candidates:
+        _default_feature_layer(model)  # raises the "no spatial layer" error
+    groups: dict[int, tuple] = {}
+    for chain, layer in candidates:
+        groups.setdefault(id(chain[-1]), (chain, []))[1].append(layer)
+    sizes = {}
+    for chain, layers in groups.values():
+        container = chain[-1]
+        tensors = [_output_in(container, layer) for layer in layers]
+        outs = _sub_model(container.inputs, tensors)(_prefix(chain)(x))
+        outs = outs if isinstance(outs, list | tuple) else [outs]
+        for layer, out in zip(layers, outs, strict=True):
+            fmt = _data_format(layer, container)
+            sizes[id(layer)] = _spatial_size(tuple(out.shape), fmt)
+    default = _default_feature_layer(model)[1]
+    if min(sizes[id(default)]) >= min_size:
+        return default.name, sizes[id(default)]
+    for _, layer in reversed(candidates):
+        if min(sizes[id(layer)]) < min_size:
+            continue
+        try:
+            split_model(model, layer.name)
+        except ValueError:  # bypassed by a shortcut
+            continue
+        return layer.name, sizes[id(layer)]
+    return default.name, sizes[id(default)]
+
+
 def _front_end(model):
     """`(chain, layer)` of an audio front end (log-mel), or None."""
     for chain, layer in _walk(model):
@@ -415,9 +463,8 @@ def grad_cam(
         ValueError: no spatial layer, unknown layer name (the spatial layers
             are listed), class index out of range, or wrong input shape.
 
-    Example:
-
-    >>> heatmaps = grad_cam(model, images)  # doctest: +SKIP
+    Examples:
+        >>> heatmaps = grad_cam(model, images)  # doctest: +SKIP
     """
     raw = np.asarray(ops.convert_to_numpy(inputs))
     x = prepare_inputs(model, raw, preprocess)

@@ -33,10 +33,9 @@ def info(name: str) -> dict:
     file with its dataset, metrics, license, files (size, sha256),
     preprocessing and provenance.
 
-    Example:
-
-    >>> info("cbam_resnet18")["attention"]
-    'cbam'
+    Examples:
+        >>> info("cbam_resnet18")["attention"]
+        'cbam'
     """
     spec = get_spec(name)
     card = {
@@ -210,12 +209,11 @@ def load(
         ValueError: unknown model or weights name (listing the valid ones),
             or weights that do not fit the architecture.
 
-    Example:
-
-    >>> model = load("resnet18", weights=None, num_classes=10,
-    ...              input_shape=(32, 32, 3))
-    >>> model.output_shape
-    (None, 10)
+    Examples:
+        >>> model = load("resnet18", weights=None, num_classes=10,
+        ...              input_shape=(32, 32, 3))
+        >>> model.output_shape
+        (None, 10)
     """
     spec = get_spec(name)
     entries = published_weights(name)

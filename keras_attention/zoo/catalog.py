@@ -52,10 +52,9 @@ def compute_entry(name: str) -> dict:
     Returns:
         `{"params", "trainable_params", "macs", "input_shape"}`.
 
-    Example:
-
-    >>> compute_entry("resnet18")["trainable_params"]  # doctest: +SKIP
-    11689512
+    Examples:
+        >>> compute_entry("resnet18")["trainable_params"]  # doctest: +SKIP
+        11689512
     """
     spec = registry.get_spec(name)
     input_shape = tuple(spec.input_shape)

@@ -151,10 +151,9 @@ def list_models(
     Returns:
         Sorted model names.
 
-    Example:
-
-    >>> list_models("cbam_resnet*", task="image")
-    ['cbam_resnet101', 'cbam_resnet18', 'cbam_resnet34', 'cbam_resnet50']
+    Examples:
+        >>> list_models("cbam_resnet*", task="image")
+        ['cbam_resnet101', 'cbam_resnet18', 'cbam_resnet34', 'cbam_resnet50']
     """
     _ensure_registered()
     if task is not None and task not in TASKS:

@@ -1,0 +1,475 @@
+"""Recipe machinery shared by `train_image.py` and `train_audio.py`.
+
+The optimizer (AdamW or SGD with decoupled weight decay, warmup then
+cosine decay), the per-epoch stats callback, the CSV log and its PNG plot,
+run folders whose backups are only resumed by the same recipe, and the
+export of a trained model as a float32 preset plus the published
+(float16-on-disk) preset with its model card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from training import publish
+
+DEFAULTS = {
+    "adamw": {"lr": 2e-3, "weight_decay": 0.05},
+    "sgd": {"lr": 0.1, "weight_decay": 5e-4},
+}
+NO_DECAY = ["gamma", "beta", "bias"]
+
+
+class RecipeError(ValueError):
+    """Bad arguments or a run directory that does not fit them."""
+
+
+def fingerprint(recipe: dict) -> str:
+    text = json.dumps(recipe, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def make_optimizer(args, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    total = max(1, args.epochs * steps_per_epoch)
+    warmup = min(total - 1, int(round(args.warmup_epochs * steps_per_epoch)))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=args.lr * 0.01 if warmup else args.lr,
+        decay_steps=max(1, total - warmup),
+        alpha=0.0,
+        warmup_target=args.lr if warmup else None,
+        warmup_steps=warmup,
+    )
+    if args.optimizer == "adamw":
+        optimizer = keras.optimizers.AdamW(
+            learning_rate=schedule, weight_decay=args.weight_decay
+        )
+    else:
+        optimizer = keras.optimizers.SGD(
+            learning_rate=schedule,
+            momentum=0.9,
+            nesterov=True,
+            weight_decay=args.weight_decay,
+        )
+    optimizer.exclude_from_weight_decay(var_names=NO_DECAY)
+    return optimizer
+
+
+class EpochStats(keras.callbacks.Callback):
+    """Adds `lr` and `seconds` (wall time of the epoch, validation
+    included) to the logs, so `CSVLogger` (placed after it) records them."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        logs["seconds"] = round(time.perf_counter() - self._start, 2)
+        optimizer = self.model.optimizer
+        lr = optimizer.learning_rate
+        logs["lr"] = float(keras.ops.convert_to_numpy(lr))
+
+
+def plot_curves(log_csv, out_png, title: str = "") -> Path | None:
+    """Plots loss and accuracy (train and validation) per epoch from the
+    CSV log into a PNG; returns its path (None if the log is empty)."""
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    with open(log_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return None
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+
+    def column(name):
+        return [float(r[name]) if r.get(name) else np.nan for r in rows]
+
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, label in (("loss", "train"), ("val_loss", "validation")):
+        if key in rows[0]:
+            ax_loss.plot(epochs, column(key), marker="o", label=label)
+    for key, label in (("accuracy", "train"), ("val_accuracy", "validation")):
+        if key in rows[0]:
+            ax_acc.plot(epochs, column(key), marker="o", label=label)
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+    return out_png
+
+
+def export_copy(model: keras.Model) -> keras.Model:
+    """The trained model without its optimizer state (a task's
+    `save_to_preset` would otherwise write the optimizer's moments into
+    `task.weights.h5`)."""
+    clone = type(model).from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def prepare_run_dir(run_dir: Path, recipe: dict, fresh: bool) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    recipe_path = run_dir / "recipe.json"
+    backup = run_dir / "backup"
+    digest = fingerprint(recipe)
+    if fresh:
+        shutil.rmtree(backup, ignore_errors=True)
+        (run_dir / "log.csv").unlink(missing_ok=True)
+    elif backup.exists() and recipe_path.exists():
+        old = json.loads(recipe_path.read_text())
+        if old.get("fingerprint") != digest:
+            changed = sorted(
+                k for k in recipe if old.get("recipe", {}).get(k) != recipe[k]
+            )
+            raise RecipeError(
+                f"{run_dir} holds a backup of a run with other arguments "
+                f"(changed: {', '.join(changed)}). Pass --fresh to discard "
+                f"it, or another --run-dir."
+            )
+    elif not backup.exists():
+        (run_dir / "log.csv").unlink(missing_ok=True)
+    publish.write_json(recipe_path, {"fingerprint": digest, "recipe": recipe})
+
+
+def resumed_epoch(backup: Path) -> int:
+    meta = backup / "training_metadata.json"
+    if meta.is_file():
+        return int(json.loads(meta.read_text()).get("epoch", 0))
+    return 0
+
+
+def read_log(log_csv: Path) -> list[dict]:
+    import csv
+
+    if not log_csv.exists():
+        return []
+    with open(log_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    out = []
+    for row in rows:
+        clean = {}
+        for key, value in row.items():
+            try:
+                clean[key] = float(value)
+            except (TypeError, ValueError):
+                clean[key] = value
+        clean["epoch"] = int(clean["epoch"])
+        out.append(clean)
+    return out
+
+
+def add_run_arguments(p, *, epochs: int, batch_size: int, lr_help: str) -> None:
+    """The arguments every recipe shares: optimisation, seeds, run folder,
+    publishing and progress output."""
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--optimizer", choices=sorted(DEFAULTS), default="adamw")
+    p.add_argument("--lr", type=float, default=None, help=lr_help)
+    p.add_argument("--weight-decay", type=float, default=None)
+    p.add_argument(
+        "--warmup-epochs",
+        type=float,
+        default=1.0,
+        help="linear warmup before the cosine decay (fractions allowed)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        default=None,
+        help="cap the batches per epoch (timing trials)",
+    )
+    p.add_argument("--weights-name", default=None, help="default: dataset")
+    p.add_argument(
+        "--run-dir",
+        default=None,
+        help="backups, logs, plot, float32 preset "
+        "(default runs/<model>/<weights-name>)",
+    )
+    p.add_argument(
+        "--output",
+        default=None,
+        help="published preset directory (default zoo/<model>/<weights-name>)",
+    )
+    p.add_argument(
+        "--no-publish",
+        action="store_true",
+        help="write only the float32 preset under --run-dir",
+    )
+    p.add_argument(
+        "--storage",
+        choices=("float16", "float32"),
+        default="float16",
+        help="dtype of the published weight files (variables stay float32)",
+    )
+    p.add_argument(
+        "--not-default",
+        action="store_true",
+        help="do not mark the published weights as the model's default",
+    )
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="discard an existing backup in --run-dir and start over",
+    )
+    p.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=None,
+        help="Keras progress output (default: 1 on a terminal, else 2)",
+    )
+
+
+def run_argument_checks(args) -> list[tuple[bool, str]]:
+    """`(ok, message)` checks of the shared arguments."""
+    return [
+        (args.epochs >= 1, f"--epochs must be >= 1, got {args.epochs}"),
+        (
+            args.batch_size >= 1,
+            f"--batch-size must be >= 1, got {args.batch_size}",
+        ),
+        (
+            args.warmup_epochs >= 0,
+            f"--warmup-epochs must be >= 0, got {args.warmup_epochs}",
+        ),
+        (args.lr is None or args.lr > 0, f"--lr must be > 0, got {args.lr}"),
+        (
+            args.weight_decay is None or args.weight_decay >= 0,
+            f"--weight-decay must be >= 0, got {args.weight_decay}",
+        ),
+        (
+            args.steps_per_epoch is None or args.steps_per_epoch >= 1,
+            f"--steps-per-epoch must be >= 1, got {args.steps_per_epoch}",
+        ),
+    ]
+
+
+def resolve_run_arguments(args, dataset_key: str):
+    """Fills in the shared defaults that depend on other arguments."""
+    import sys
+
+    if args.lr is None:
+        args.lr = DEFAULTS[args.optimizer]["lr"]
+    if args.weight_decay is None:
+        args.weight_decay = DEFAULTS[args.optimizer]["weight_decay"]
+    if args.weights_name is None:
+        args.weights_name = dataset_key
+    if args.run_dir is None:
+        args.run_dir = str(
+            publish.REPO_ROOT / "runs" / args.model / args.weights_name
+        )
+    if args.output is None:
+        args.output = str(
+            publish.REPO_ROOT / "zoo" / args.model / args.weights_name
+        )
+    if args.verbose is None:
+        args.verbose = 1 if sys.stdout.isatty() else 2
+    return args
+
+
+def schedule_text(args) -> str:
+    return (
+        f"linear warmup over {args.warmup_epochs} epoch(s) to {args.lr}, "
+        "then cosine decay to 0"
+    )
+
+
+def export_presets(args, model, card: dict) -> dict:
+    """Saves the trained `model` (without optimizer state) as a float32
+    preset in `<run-dir>/preset_float32` and, unless `--no-publish`, the
+    published preset in `--output` with its weights stored as
+    `--storage`; writes `card` next to each. Returns their paths."""
+    export = export_copy(model)
+    preset32 = Path(args.run_dir) / "preset_float32"
+    if preset32.exists():
+        shutil.rmtree(preset32)
+    export.save_to_preset(str(preset32))
+    card = dict(card)
+    card["storage"] = {
+        "weights_dtype_on_disk": "float32",
+        "variables_dtype": "float32",
+    }
+    card["files"] = publish.file_table(preset32)
+    publish.write_card(preset32, card)
+    paths = {"preset_float32": str(preset32), "published": None}
+    if args.no_publish:
+        return paths
+    out = Path(args.output)
+    publish.copy_preset(preset32, out, weights_dtype=args.storage)
+    card["storage"] = {
+        "weights_dtype_on_disk": args.storage,
+        "variables_dtype": "float32",
+        "note": (
+            "Keras casts the stored values to the float32 variables when "
+            "loading"
+        ),
+        "float32_reference": {
+            "path": publish.relative_to_repo(preset32),
+            "test_accuracy": None,
+        },
+        "tolerance_points": 0.1,
+    }
+    card["files"] = publish.file_table(out)
+    publish.write_card(out, card)
+    too_big = publish.check_file_sizes(out)
+    if too_big:
+        print(f"WARNING: files over 25 MiB in {out}: {too_big}")
+    paths["published"] = str(out)
+    return paths
+
+
+def print_outputs(result: dict) -> None:
+    print(f"log: {result['log']}")
+    print(f"curves: {result['plot']}")
+    print(f"float32 preset: {result['preset_float32']}")
+    target = result["published"] or result["preset_float32"]
+    if result["published"]:
+        print(f"published preset: {result['published']}")
+    print(
+        f"next: python training/evaluate.py {publish.relative_to_repo(target)}"
+    )
+
+
+def recipe_command(script: str, args) -> str:
+    """The command line that reproduces a run (for the model card)."""
+    import shlex
+
+    return "KERAS_BACKEND={} python {} {}".format(
+        keras.backend.backend(),
+        script,
+        " ".join(shlex.quote(a) for a in getattr(args, "argv", [])),
+    )
+
+
+def check_all(checks) -> None:
+    """Raises `RecipeError` with the message of the first failed check."""
+    for ok, message in checks:
+        if not ok:
+            raise RecipeError(message)
+
+
+def fit_run(
+    args, model, train_batches, val_batches, *, loss, metric, callbacks, title
+) -> dict:
+    """Compiles `model` (the recipe's optimizer, `loss`, `metric` named
+    "accuracy") and fits it with backups (resume), per-epoch stats and the
+    CSV log in `args.run_dir`; then plots the curves. Returns `history`,
+    the log's `rows`, `log` and `plot` paths."""
+    run_dir = Path(args.run_dir)
+    log_csv = run_dir / "log.csv"
+    steps = len(train_batches)
+    if args.steps_per_epoch:
+        steps = min(steps, args.steps_per_epoch)
+    model.compile(
+        optimizer=make_optimizer(args, steps), loss=loss, metrics=[metric]
+    )
+    # The batches are ready-made numpy (augmented, and preprocessed for
+    # images); a task's own fit would map its preprocessor again, so call
+    # keras.Model.fit.
+    history = keras.Model.fit(
+        model,
+        train_batches,
+        validation_data=val_batches,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch and steps,
+        shuffle=False,
+        callbacks=[
+            keras.callbacks.BackupAndRestore(
+                str(run_dir / "backup"),
+                save_freq="epoch",
+                delete_checkpoint=False,
+            ),
+            EpochStats(),
+            keras.callbacks.CSVLogger(str(log_csv), append=True),
+            *(callbacks or []),
+        ],
+        verbose=args.verbose,
+    )
+    plot = plot_curves(log_csv, run_dir / "curves.png", title=title)
+    return {
+        "history": history,
+        "rows": read_log(log_csv),
+        "log": str(log_csv),
+        "plot": str(plot) if plot else None,
+    }
+
+
+def card_frame(args, task: str, architecture: dict, license_: dict) -> tuple:
+    """The parts of a model card both recipes share: `(head, tail)` dicts
+    to put around the task's own entries."""
+    head = {
+        "schema": publish.CARD_SCHEMA,
+        "model": args.model,
+        "weights": args.weights_name,
+        "default": not args.not_default,
+        "task": task,
+        "architecture": architecture,
+    }
+    tail = {
+        "backend": keras.backend.backend(),
+        "keras_version": keras.__version__,
+        "git": publish.git_commit(),
+        "epochs": args.epochs,
+        "license": license_,
+        "metrics": None,
+        "storage": None,
+        "files": {},
+    }
+    return head, tail
+
+
+def finish_run(args, model, fitted: dict, card: dict, start: float) -> dict:
+    """Adds the run's epochs and wall time to `card`, exports the presets
+    and returns the recipe's result dict."""
+    rows = fitted["rows"]
+    card["epochs_run"] = len(rows)
+    card["final_epoch"] = rows[-1] if rows else None
+    card["wall_time_seconds"] = round(time.perf_counter() - start, 1)
+    return {
+        "run_dir": str(args.run_dir),
+        "log": fitted["log"],
+        "plot": fitted["plot"],
+        "history": fitted["history"].history,
+        **export_presets(args, model, card),
+    }
+
+
+def run_main(parser, resolve, run, argv, errors) -> int:
+    """The recipes' `main`: parse, resolve (bad arguments exit 2 with a
+    usage message), run; `errors` are reported in one line, exit 2."""
+    import sys
+
+    args = parser.parse_args(argv)
+    try:
+        args = resolve(args)
+    except RecipeError as error:
+        parser.error(str(error))
+    args.argv = argv
+    try:
+        return run(args)
+    except (RecipeError, *errors) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
