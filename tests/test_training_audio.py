@@ -480,3 +480,35 @@ def test_published_audio_weights(name, weights):
     # another backend's rounding), and it is well above chance (1/11).
     assert accuracy == pytest.approx(metrics["sample"]["accuracy"], abs=0.05)
     assert accuracy >= 2 / len(FAMILIES)
+
+
+def test_demo_audio_step_reproduces_the_card(tmp_path):
+    """The main job's audio step, with `training/demo.py` loaded by path
+    as `keras-attention demo` loads it (from another folder, so only the
+    file itself can make `training` importable)."""
+    import os
+    import subprocess
+
+    if not zoo.published_weights("cbam_cnn10"):
+        pytest.fail("cbam_cnn10 has no published weights under zoo/")
+    code = (
+        "import runpy; "
+        f"step = runpy.run_path({str(REPO / 'training' / 'demo.py')!r}); "
+        "print('ACCURACY', step['audio_demo']())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    accuracy = float(out.stdout.split("ACCURACY")[-1])
+    card = publish.read_card(REPO / "zoo" / "cbam_cnn10" / "instruments")
+    assert accuracy == pytest.approx(
+        card["metrics"]["sample"]["accuracy"], abs=0.05
+    )
+    assert "names the instrument family" in out.stdout

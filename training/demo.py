@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# `keras-attention demo` loads this file by path: make `training` importable.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 MODEL = "cbam_resnet18"
 SAMPLE = REPO_ROOT / "zoo" / "samples" / "fashion_mnist_sample.npz"
 FINE_TUNE_CLASSES = 5
