@@ -22,6 +22,8 @@ soundfile = pytest.importorskip("soundfile")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from recipe_callbacks import Interrupt, SeenEpochs  # noqa: E402
+
 from keras_attention import zoo  # noqa: E402
 from keras_attention.models import (  # noqa: E402
     AudioCNNBackbone,
@@ -331,29 +333,14 @@ def test_recipe_end_to_end_then_evaluate(fake_instruments, tmp_path, tiny):
     assert "test_soundfont (11 clips)" in card["summary"]["text"]
 
 
-class _Interrupt(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 0:
-            raise KeyboardInterrupt("simulated interruption")
-
-
-class _Epochs(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.epochs = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epochs.append(epoch)
-
-
 def test_resume_continues_after_the_last_finished_epoch(
     fake_instruments, tmp_path, tiny
 ):
     root, _ = fake_instruments
     args = _args(root, tmp_path, "--epochs", "2", "--no-publish")
     with pytest.raises(KeyboardInterrupt):
-        train_audio.train(args, callbacks=[_Interrupt()])
-    seen = _Epochs()
+        train_audio.train(args, callbacks=[Interrupt()])
+    seen = SeenEpochs()
     train_audio.train(args, callbacks=[seen])
     assert seen.epochs == [1]
     rows = common.read_log(tmp_path / "run" / "log.csv")

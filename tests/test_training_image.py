@@ -22,6 +22,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from recipe_callbacks import Interrupt, SeenEpochs  # noqa: E402
+
 from keras_attention import zoo  # noqa: E402
 from keras_attention.models import (  # noqa: E402
     AttentionResNetBackbone,
@@ -486,41 +488,26 @@ def test_recipe_end_to_end_then_evaluate(fake_fmnist, tmp_path, tiny):
     )
 
 
-class _Interrupt(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 0:
-            raise KeyboardInterrupt("simulated interruption")
-
-
-class _FirstEpoch(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.epochs = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epochs.append(epoch)
-
-
 def test_resume_continues_after_the_last_finished_epoch(
     fake_fmnist, tmp_path, tiny
 ):
     folder, _ = fake_fmnist
     args = _args(folder, tmp_path, "--epochs", "2", "--no-publish")
     with pytest.raises(KeyboardInterrupt):
-        train_image.train(args, callbacks=[_Interrupt()])
+        train_image.train(args, callbacks=[Interrupt()])
     backup = tmp_path / "run" / "backup"
     assert (backup / "latest.weights.h5").is_file()
     assert (
         json.loads((backup / "training_metadata.json").read_text())["epoch"]
         == 1
     )
-    seen = _FirstEpoch()
+    seen = SeenEpochs()
     train_image.train(args, callbacks=[seen])
     assert seen.epochs == [1]  # epoch 2 only, from the backup
     rows = common.read_log(tmp_path / "run" / "log.csv")
     assert [r["epoch"] for r in rows] == [0, 1]
     # Rerunning a finished run trains nothing and re-exports.
-    seen = _FirstEpoch()
+    seen = SeenEpochs()
     train_image.train(args, callbacks=[seen])
     assert seen.epochs == []
     # Other arguments with the same run folder are refused.

@@ -473,3 +473,19 @@ def run_main(parser, resolve, run, argv, errors) -> int:
     except (RecipeError, *errors) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def check_model_task(model_name: str, task: str) -> None:
+    """Raises `RecipeError` unless `model_name` is a registered `task`
+    model (an unknown name suggests the closest ones)."""
+    from keras_attention import zoo
+
+    try:
+        spec = zoo.get_spec(model_name)
+    except ValueError as error:
+        raise RecipeError(str(error)) from None
+    if spec.task != task:
+        raise RecipeError(
+            f"--model {model_name!r} is a {spec.task} model; this recipe "
+            f"trains {task} models: {', '.join(zoo.list_models(task=task))}"
+        )

@@ -52,6 +52,7 @@ from training.common import (  # noqa: E402
     add_run_arguments,
     card_frame,
     check_all,
+    check_model_task,
     fingerprint,
     finish_run,
     fit_run,
@@ -202,17 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_args(args) -> None:
-    from keras_attention import zoo
-
-    try:
-        spec = zoo.get_spec(args.model)
-    except ValueError as error:
-        raise RecipeError(str(error)) from None
-    if spec.task != "audio":
-        raise RecipeError(
-            f"--model {args.model!r} is a {spec.task} model; this recipe "
-            f"trains audio models: {', '.join(zoo.list_models(task='audio'))}"
-        )
+    check_model_task(args.model, "audio")
     checks = run_argument_checks(args) + [
         (
             args.clip_seconds is None or args.clip_seconds > 0,

@@ -48,6 +48,7 @@ from training.common import (  # noqa: E402
     add_run_arguments,
     card_frame,
     check_all,
+    check_model_task,
     finish_run,
     fit_run,
     prepare_run_dir,
@@ -135,17 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_args(args) -> None:
-    from keras_attention import zoo
-
-    try:
-        spec = zoo.get_spec(args.model)
-    except ValueError as error:
-        raise RecipeError(str(error)) from None
-    if spec.task != "image":
-        raise RecipeError(
-            f"--model {args.model!r} is a {spec.task} model; this recipe "
-            f"trains image models: {', '.join(zoo.list_models(task='image'))}"
-        )
+    check_model_task(args.model, "image")
     checks = run_argument_checks(args) + [
         (
             args.image_size >= 32,
