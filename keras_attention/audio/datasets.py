@@ -524,7 +524,32 @@ src_file,take
   <root>/audio/<filename> 5 s, 44.1 kHz mono wav clips"""
 
 
-class ESC50(AudioClipDataset):
+class _OfficialFolds(AudioClipDataset):
+    """A dataset published with official folds (`NUM_FOLDS` of them)."""
+
+    NUM_FOLDS = 0
+
+    def _init_folds(self, files, labels, folds_of, class_names, **kwargs):
+        super().__init__(files, labels, class_names, **kwargs)
+        fold_by_file = dict(zip(files, folds_of, strict=True))
+        self.fold_of = np.asarray(
+            [fold_by_file[f] for f in self.files], dtype=np.int32
+        )
+
+    @classmethod
+    def cross_validation(cls, root, **kwargs) -> Iterator[FoldSplit]:
+        """Every official round: train on all folds but one (shuffled,
+        random crops), test on that one (in order)."""
+        for train_folds, test_fold in cross_validation_folds(cls.NUM_FOLDS):
+            yield FoldSplit(
+                train_folds,
+                test_fold,
+                cls(root, folds=train_folds, shuffle=True, **kwargs),
+                cls(root, folds=[test_fold], shuffle=False, **kwargs),
+            )
+
+
+class ESC50(_OfficialFolds):
     """ESC-50 environmental sounds: 2000 clips of 5 s, 50 classes, 5 folds.
 
     Use the official folds (recordings are split so that clips from one
@@ -594,17 +619,14 @@ class ESC50(AudioClipDataset):
             labels = [remap[t] for t in labels]
         folds_of = [int(r["fold"]) for r in selected]
         self.esc10 = bool(esc10)
-        super().__init__(
+        self._init_folds(
             files,
             labels,
+            folds_of,
             class_names,
             sample_rate=sample_rate,
             clip_seconds=clip_seconds,
             **kwargs,
-        )
-        fold_by_file = dict(zip(files, folds_of, strict=True))
-        self.fold_of = np.asarray(
-            [fold_by_file[f] for f in self.files], dtype=np.int32
         )
 
 
@@ -617,13 +639,7 @@ def esc50_cross_validation(
     shuffles (with random crops) and `test` does not. `kwargs` go to
     `ESC50` (not `folds` or `shuffle`).
     """
-    for train_folds, test_fold in cross_validation_folds(ESC50.NUM_FOLDS):
-        yield FoldSplit(
-            train_folds,
-            test_fold,
-            ESC50(root, folds=train_folds, shuffle=True, **kwargs),
-            ESC50(root, folds=[test_fold], shuffle=False, **kwargs),
-        )
+    return ESC50.cross_validation(root, **kwargs)
 
 
 # ----------------------------------------------------------------------
@@ -636,7 +652,7 @@ end,salience,fold,classID,class
   <root>/audio/fold1 ... fold10/<slice_file_name>"""
 
 
-class UrbanSound8K(AudioClipDataset):
+class UrbanSound8K(_OfficialFolds):
     """UrbanSound8K: 8732 urban sound slices (<= 4 s), 10 classes, 10 folds.
 
     Only the 10 official folds are offered, no random split: slices cut
@@ -702,17 +718,14 @@ class UrbanSound8K(AudioClipDataset):
         ]
         labels = [int(r["classID"]) for r in selected]
         folds_of = [int(r["fold"]) for r in selected]
-        super().__init__(
+        self._init_folds(
             files,
             labels,
+            folds_of,
             class_names,
             sample_rate=sample_rate,
             clip_seconds=clip_seconds,
             **kwargs,
-        )
-        fold_by_file = dict(zip(files, folds_of, strict=True))
-        self.fold_of = np.asarray(
-            [fold_by_file[f] for f in self.files], dtype=np.int32
         )
 
 
@@ -724,15 +737,7 @@ def urbansound8k_cross_validation(
     Yields `FoldSplit(train_folds, test_fold, train, test)`; see
     `esc50_cross_validation`.
     """
-    for train_folds, test_fold in cross_validation_folds(
-        UrbanSound8K.NUM_FOLDS
-    ):
-        yield FoldSplit(
-            train_folds,
-            test_fold,
-            UrbanSound8K(root, folds=train_folds, shuffle=True, **kwargs),
-            UrbanSound8K(root, folds=[test_fold], shuffle=False, **kwargs),
-        )
+    return UrbanSound8K.cross_validation(root, **kwargs)
 
 
 # ----------------------------------------------------------------------
