@@ -21,17 +21,12 @@ This is a measurement script, not a test.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import shlex
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 
-BACKENDS = ("tensorflow", "jax", "torch")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timing  # noqa: E402  (benchmarks/timing.py)
+
 LAYERS = ("SqueezeExcite", "ChannelAttention", "SpatialAttention", "CBAM")
 LAYERS += ("ECA", "BAM")
 BASELINE = "none"
@@ -39,13 +34,7 @@ BASELINE = "none"
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--backend",
-        default=None,
-        choices=(*BACKENDS, "all"),
-        help="Backend to time; 'all' runs each in a subprocess. Defaults "
-        "to KERAS_BACKEND (or Keras' default).",
-    )
+    timing.add_common_arguments(parser)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=56, help="map height/width")
     parser.add_argument("--channels", type=int, default=256)
@@ -54,17 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--layers", nargs="+", default=list(LAYERS), choices=LAYERS
     )
-    parser.add_argument(
-        "--no-jit", action="store_true", help="disable XLA / jax.jit"
-    )
-    parser.add_argument("--json", metavar="PATH", help="also write JSON here")
     return parser.parse_args(argv)
-
-
-def command_line(backend: str | None) -> str:
-    prefix = f"KERAS_BACKEND={backend} " if backend else ""
-    script = os.path.relpath(os.path.abspath(__file__))
-    return prefix + shlex.join(["python", script, *sys.argv[1:]])
 
 
 def _forward_args(args) -> list[str]:
@@ -80,33 +59,6 @@ def _forward_args(args) -> list[str]:
     return out + (["--no-jit"] if args.no_jit else [])
 
 
-def run_in_subprocess(backend: str, args) -> dict:
-    """Runs this script under `backend` and returns its JSON report."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "report.json")
-        env = {**os.environ, "KERAS_BACKEND": backend}
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        cmd = [
-            sys.executable,
-            os.path.abspath(__file__),
-            f"--backend={backend}",
-            *_forward_args(args),
-            f"--json={path}",
-        ]
-        print(f"# running {backend} ...", file=sys.stderr, flush=True)
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.stderr.write(proc.stderr[-4000:])
-            raise SystemExit(f"{backend} run failed ({proc.returncode})")
-        with open(path) as f:
-            report = json.load(f)["reports"][0]
-    script = os.path.relpath(os.path.abspath(__file__))
-    report["command"] = f"KERAS_BACKEND={backend} " + shlex.join(
-        ["python", script, *_forward_args(args)]
-    )
-    return report
-
-
 def build_models(args):
     import keras
 
@@ -120,38 +72,9 @@ def build_models(args):
         if name != BASELINE:
             x = getattr(attention, name)()(x)
         model = keras.Model(inputs, x, name=f"conv_{name}")
-        model.compile(jit_compile=jit_compile(args))
+        model.compile(jit_compile=timing.jit_compile(args.no_jit))
         models[name] = model
     return models
-
-
-def jit_compile(args) -> bool:
-    import keras
-
-    return not args.no_jit and keras.backend.backend() != "torch"
-
-
-def time_models(models: dict, x, warmup: int, repeats: int) -> dict:
-    """Warms every model up, then times one call of each per round,
-    rotating the order so drifting load hits all models alike.
-
-    Returns `{name: (wall_seconds, cpu_seconds)}`: wall-clock latency, and
-    the CPU time of this process (all its threads), which other processes
-    on a shared machine disturb much less.
-    """
-    for model in models.values():
-        for _ in range(warmup):
-            model.predict_on_batch(x)
-    names = list(models)
-    times = {name: ([], []) for name in names}
-    for r in range(repeats):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for name in order:
-            wall, cpu = time.perf_counter(), time.process_time()
-            models[name].predict_on_batch(x)
-            times[name][0].append(time.perf_counter() - wall)
-            times[name][1].append(time.process_time() - cpu)
-    return times
 
 
 def run_here(args) -> dict:
@@ -163,37 +86,27 @@ def run_here(args) -> dict:
     rng = np.random.default_rng(0)
     shape = (args.batch, args.size, args.size, args.channels)
     x = rng.standard_normal(shape).astype("float32")
-    times = time_models(models, x, args.warmup, args.repeats)
+    times = timing.time_models(models, x, args.warmup, args.repeats)
     base_params = models[BASELINE].count_params()
-    base_ms = 1e3 * statistics.median(times[BASELINE][0])
-    base_cpu_ms = 1e3 * statistics.median(times[BASELINE][1])
-    results = []
-    for name, (wall, cpu) in times.items():
-        ms = 1e3 * statistics.median(wall)
-        cpu_ms = 1e3 * statistics.median(cpu)
-        results.append(
-            {
-                "backend": backend,
-                "layer": name,
-                "params_added": models[name].count_params() - base_params,
-                "ms": ms,
-                "ratio": ms / base_ms,
-                "cpu_ms": cpu_ms,
-                "cpu_ratio": cpu_ms / base_cpu_ms,
-                "samples_ms": [1e3 * t for t in wall],
-                "samples_cpu_ms": [1e3 * t for t in cpu],
-            }
-        )
+    medians = timing.medians_ms(times, BASELINE)
+    results = [
+        {
+            "backend": backend,
+            "layer": name,
+            "params_added": models[name].count_params() - base_params,
+            **row,
+        }
+        for name, row in medians.items()
+    ]
     return {
-        "command": command_line(backend),
+        "command": timing.command_line(__file__, backend, _forward_args(args)),
         "backend": backend,
-        "jit_compile": jit_compile(args),
+        "jit_compile": timing.jit_compile(args.no_jit),
         "keras": keras.__version__,
         "input_shape": list(shape),
         "warmup": args.warmup,
         "repeats": args.repeats,
-        "machine": f"{platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs",
+        "machine": timing.machine(),
         "results": results,
     }
 
@@ -223,16 +136,9 @@ def markdown_table(reports: list[dict]) -> str:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    current = os.environ.get("KERAS_BACKEND")
-    if args.backend == "all":
-        reports = [run_in_subprocess(b, args) for b in BACKENDS]
-        command = command_line(None)
-    elif args.backend and args.backend != current:
-        reports = [run_in_subprocess(args.backend, args)]
-        command = command_line(None)
-    else:
-        reports = [run_here(args)]
-        command = reports[0]["command"]
+    reports, command = timing.reports_for(
+        __file__, args.backend, _forward_args(args), lambda: run_here(args)
+    )
     shape = "x".join(str(d) for d in reports[0]["input_shape"])
     print(
         f"Forward pass of Conv3x3 -> layer vs Conv3x3 alone, input {shape}, "
@@ -241,9 +147,7 @@ def main(argv=None) -> None:
     )
     print(markdown_table(reports))
     print(f"\nCommand: {command}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"command": command, "reports": reports}, f, indent=2)
+    timing.write_json(args.json, command, reports)
 
 
 if __name__ == "__main__":

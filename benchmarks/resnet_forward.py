@@ -35,17 +35,12 @@ This is a measurement script, not a test.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import shlex
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 
-BACKENDS = ("tensorflow", "jax", "torch")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timing  # noqa: E402  (benchmarks/timing.py)
+
 OURS = ("resnet50", "se_resnet50", "cbam_resnet50", "eca_resnet50")
 OURS += ("bam_resnet50",)
 KERAS_APPS = "keras.applications.ResNet50"
@@ -59,13 +54,7 @@ AUDIO_CLASSES = 11
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--backend",
-        default=None,
-        choices=(*BACKENDS, "all"),
-        help="Backend to time; 'all' runs each in a subprocess. Defaults "
-        "to KERAS_BACKEND (or Keras' default).",
-    )
+    timing.add_common_arguments(parser)
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -89,10 +78,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         choices=(*OURS, KERAS_APPS, *AUDIO_MODELS),
     )
-    parser.add_argument(
-        "--no-jit", action="store_true", help="disable XLA / jax.jit"
-    )
-    parser.add_argument("--json", metavar="PATH", help="also write JSON here")
     args = parser.parse_args(argv)
     quick = args.quick
     if args.batch_sizes is None:
@@ -127,46 +112,6 @@ def _forward_args(args) -> list[str]:
     return out + (["--no-jit"] if args.no_jit else [])
 
 
-def command_line(backend: str | None, args) -> str:
-    prefix = f"KERAS_BACKEND={backend} " if backend else ""
-    script = os.path.relpath(os.path.abspath(__file__))
-    return prefix + shlex.join(["python", script, *_forward_args(args)])
-
-
-def run_in_subprocess(backend: str, args) -> dict:
-    """Runs this script under `backend` and returns its report."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "report.json")
-        env = {**os.environ, "KERAS_BACKEND": backend}
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        cmd = [
-            sys.executable,
-            os.path.abspath(__file__),
-            f"--backend={backend}",
-            *_forward_args(args),
-            f"--json={path}",
-        ]
-        print(f"# running {backend} ...", file=sys.stderr, flush=True)
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.stderr.write(proc.stderr[-4000:])
-            raise SystemExit(f"{backend} run failed ({proc.returncode})")
-        print(
-            f"# {backend} done in {time.perf_counter() - start:.0f} s",
-            file=sys.stderr,
-            flush=True,
-        )
-        with open(path) as f:
-            return json.load(f)["reports"][0]
-
-
-def jit_compile(args) -> bool:
-    import keras
-
-    return not args.no_jit and keras.backend.backend() != "torch"
-
-
 def build_models(args) -> dict:
     """Inference models without preprocessing, compiled for predict."""
     import keras
@@ -185,36 +130,18 @@ def build_models(args) -> dict:
                 num_classes=AUDIO_CLASSES,
                 input_shape=args.shape,
             )
-            model = keras.Model(task.inputs, task.outputs, name=name)
+            model = keras.Model(task.input, task.output, name=name)
         else:
             task = zoo.load(name, weights=None, input_shape=SHAPE)
             # The same layers, without the task's preprocessor.
-            model = keras.Model(task.inputs, task.outputs, name=name)
-        model.compile(jit_compile=jit_compile(args))
+            model = keras.Model(task.input, task.output, name=name)
+        model.compile(jit_compile=timing.jit_compile(args.no_jit))
         models[name] = {
             "model": model,
             "params": int(model.count_params()),
             "macs": count_macs(model, args.shape),
         }
     return models
-
-
-def time_models(models: dict, x, warmup: int, repeats: int) -> dict:
-    """Warms every model up, then times one call of each per round,
-    rotating the order. Returns `{name: (wall_seconds, cpu_seconds)}`."""
-    for entry in models.values():
-        for _ in range(warmup):
-            entry["model"].predict_on_batch(x)
-    names = list(models)
-    times = {name: ([], []) for name in names}
-    for r in range(repeats):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for name in order:
-            wall, cpu = time.perf_counter(), time.process_time()
-            models[name]["model"].predict_on_batch(x)
-            times[name][0].append(time.perf_counter() - wall)
-            times[name][1].append(time.process_time() - cpu)
-    return times
 
 
 def run_here(args) -> dict:
@@ -228,17 +155,11 @@ def run_here(args) -> dict:
     low = -0.5 if args.task == "audio" else -2
     for batch in args.batch_sizes:
         x = rng.uniform(low, -low, (batch, *args.shape)).astype("float32")
-        times = time_models(models, x, args.warmup, args.repeats)
-        base_ms = 1e3 * statistics.median(times[args.baseline][0])
-        base_cpu_ms = 1e3 * statistics.median(times[args.baseline][1])
-        apps_ms = (
-            1e3 * statistics.median(times[KERAS_APPS][0])
-            if KERAS_APPS in times
-            else None
-        )
-        for name, (wall, cpu) in times.items():
-            ms = 1e3 * statistics.median(wall)
-            cpu_ms = 1e3 * statistics.median(cpu)
+        nets = {name: entry["model"] for name, entry in models.items()}
+        times = timing.time_models(nets, x, args.warmup, args.repeats)
+        medians = timing.medians_ms(times, args.baseline)
+        apps = medians.get(KERAS_APPS)
+        for name, row in medians.items():
             results.append(
                 {
                     "backend": backend,
@@ -246,23 +167,21 @@ def run_here(args) -> dict:
                     "batch": batch,
                     "params": models[name]["params"],
                     "macs": models[name]["macs"],
-                    "ms": ms,
-                    "ratio_to_baseline": ms / base_ms,
-                    "cpu_ratio_to_baseline": cpu_ms / base_cpu_ms,
-                    "ratio_to_resnet50": ms / base_ms,
+                    "ms": row["ms"],
+                    "ratio_to_baseline": row["ratio"],
+                    "cpu_ratio_to_baseline": row["cpu_ratio"],
                     "ratio_to_keras_applications": (
-                        ms / apps_ms if apps_ms else None
+                        row["ms"] / apps["ms"] if apps else None
                     ),
-                    "cpu_ms": cpu_ms,
-                    "cpu_ratio_to_resnet50": cpu_ms / base_cpu_ms,
-                    "samples_ms": [1e3 * t for t in wall],
-                    "samples_cpu_ms": [1e3 * t for t in cpu],
+                    "cpu_ms": row["cpu_ms"],
+                    "samples_ms": row["samples_ms"],
+                    "samples_cpu_ms": row["samples_cpu_ms"],
                 }
             )
     return {
-        "command": command_line(backend, args),
+        "command": timing.command_line(__file__, backend, _forward_args(args)),
         "backend": backend,
-        "jit_compile": jit_compile(args),
+        "jit_compile": timing.jit_compile(args.no_jit),
         "keras": keras.__version__,
         "task": args.task,
         "baseline": args.baseline,
@@ -270,8 +189,7 @@ def run_here(args) -> dict:
         "batch_sizes": list(args.batch_sizes),
         "warmup": args.warmup,
         "repeats": args.repeats,
-        "machine": f"{platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs",
+        "machine": timing.machine(),
         "results": results,
     }
 
@@ -299,18 +217,9 @@ def markdown_table(reports: list[dict]) -> str:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    current = os.environ.get("KERAS_BACKEND")
-    if args.backend == "all":
-        reports = [run_in_subprocess(b, args) for b in BACKENDS]
-        command = "python " + shlex.join(
-            [os.path.relpath(os.path.abspath(__file__)), *sys.argv[1:]]
-        )
-    elif args.backend and args.backend != current:
-        reports = [run_in_subprocess(args.backend, args)]
-        command = reports[0]["command"]
-    else:
-        reports = [run_here(args)]
-        command = reports[0]["command"]
+    reports, command = timing.reports_for(
+        __file__, args.backend, _forward_args(args), lambda: run_here(args)
+    )
     batches = ", ".join(map(str, args.batch_sizes))
     what = (
         "1 s waveforms at 16 kHz -> 11 classes"
@@ -324,9 +233,7 @@ def main(argv=None) -> None:
     )
     print(markdown_table(reports))
     print(f"\nCommand: {command}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"command": command, "reports": reports}, f, indent=2)
+    timing.write_json(args.json, command, reports)
 
 
 if __name__ == "__main__":

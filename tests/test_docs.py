@@ -1,10 +1,12 @@
 """The documentation cannot drift from the code.
 
 - Every fenced ```python block in docs/ parses (all backends).
-- Every block not marked `<!-- skip-test: reason -->` (on the line right
-  before the fence) runs, page by page in a fresh namespace and a temporary
-  working directory. They run on the PyTorch backend only, the quickest
-  here; the other backends only parse them.
+- Every block runs, page by page in a fresh namespace and a temporary
+  working directory: on the PyTorch backend (the quickest here), unless the
+  line right before its fence names another one, `<!-- test-backend:
+  tensorflow -->` (TensorFlow-only APIs such as TFLite). Each block is
+  compiled on every backend. `<!-- skip-test: reason -->` would exclude a
+  block; no page may use it (MAX_SKIPPED).
 - The site builds with `mkdocs build --strict` (no warning at all, griffe's
   included), and the built HTML passes tools/check_docs_site.py's checks;
   with Chromium installed (/usr/bin/chromium, see .ci/apt-packages.txt) it
@@ -22,6 +24,7 @@ import importlib.util
 import re
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import pytest
@@ -29,11 +32,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 RUN_BACKEND = "torch"
-SKIP_MARK = re.compile(r"<!--\s*skip-test:\s*(.+?)\s*-->")
+MARK = re.compile(r"<!--\s*(skip-test|test-backend):\s*(.+?)\s*-->")
+BACKENDS = ("tensorflow", "jax", "torch")
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-# The skipped blocks need what no test machine has: the ESC-50 download
-# and a TensorFlow-only TFLite export.
-MAX_SKIPPED = 2
+# Every example runs: datasets are stand-ins the page writes itself, and
+# backend-specific APIs run under their backend.
+MAX_SKIPPED = 0
 
 
 def _pages() -> list[Path]:
@@ -44,16 +48,29 @@ def _pages() -> list[Path]:
     )
 
 
-def extract_blocks(text: str) -> list[tuple[str, str | None]]:
-    """`(code, skip_reason)` for every ```python block of a page."""
+class Block(NamedTuple):
+    code: str
+    skip: str | None = None  # the reason, for `skip-test`
+    backend: str = RUN_BACKEND  # where it runs
+
+
+def extract_blocks(text: str) -> list[Block]:
+    """Every ```python block of a page, with its mark."""
     blocks = []
     for match in FENCE.finditer(text):
         before = text[: match.start()].rstrip().splitlines()
-        reason = None
-        if before:
-            mark = SKIP_MARK.fullmatch(before[-1].strip())
-            reason = mark.group(1) if mark else None
-        blocks.append((match.group(1), reason))
+        mark = MARK.fullmatch(before[-1].strip()) if before else None
+        block = Block(match.group(1))
+        if mark and mark.group(1) == "skip-test":
+            block = block._replace(skip=mark.group(2))
+        elif mark:
+            if mark.group(2) not in BACKENDS:
+                raise ValueError(
+                    f"test-backend: Expected one of {BACKENDS}. "
+                    f"Received: {mark.group(2)!r}"
+                )
+            block = block._replace(backend=mark.group(2))
+        blocks.append(block)
     return blocks
 
 
@@ -61,7 +78,7 @@ PAGES = {str(p.relative_to(DOCS)): p for p in _pages()}
 RUNNABLE = [
     name
     for name, path in PAGES.items()
-    if any(r is None for _, r in extract_blocks(path.read_text()))
+    if any(b.skip is None for b in extract_blocks(path.read_text()))
 ]
 
 
@@ -69,42 +86,48 @@ def test_extract_blocks_sees_marks():
     text = (
         "x\n<!-- skip-test: needs weights -->\n```python\na = 1\n```\n"
         "```python\nb = 2\n```\n"
+        "<!-- test-backend: tensorflow -->\n```python\nc = 3\n```\n"
     )
     assert extract_blocks(text) == [
-        ("a = 1\n", "needs weights"),
-        ("b = 2\n", None),
+        Block("a = 1\n", skip="needs weights"),
+        Block("b = 2\n"),
+        Block("c = 3\n", backend="tensorflow"),
     ]
+    with pytest.raises(ValueError, match="test-backend: Expected one of"):
+        extract_blocks("<!-- test-backend: tf -->\n```python\nc = 3\n```\n")
 
 
 def test_docs_have_examples_and_few_skips():
     blocks = [b for p in PAGES.values() for b in extract_blocks(p.read_text())]
-    skipped = [b for b in blocks if b[1] is not None]
+    skipped = [b for b in blocks if b.skip is not None]
     assert len(blocks) >= 10
     assert len(skipped) <= MAX_SKIPPED, skipped
+    # Every backend mark is in use, or the marks are dead code.
+    assert {b.backend for b in blocks} == {RUN_BACKEND, "tensorflow"}
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
 def test_blocks_parse(page):
-    for code, _ in extract_blocks(PAGES[page].read_text()):
-        ast.parse(code, filename=page)
+    for block in extract_blocks(PAGES[page].read_text()):
+        ast.parse(block.code, filename=page)
 
 
 @pytest.mark.parametrize("page", RUNNABLE)
 def test_blocks_run(page, tmp_path, monkeypatch):
-    blocks = [c for c, r in extract_blocks(PAGES[page].read_text()) if not r]
-    if keras.backend.backend() != RUN_BACKEND:
-        # Executed under RUN_BACKEND; here they must at least compile.
-        for code in blocks:
-            compile(code, page, "exec")
-        return
+    blocks = [b for b in extract_blocks(PAGES[page].read_text()) if not b.skip]
+    for block in blocks:
+        compile(block.code, page, "exec")
+    here = [b for b in blocks if b.backend == keras.backend.backend()]
+    if not here:
+        return  # executed under the other backends; compiled above
     import matplotlib
 
     matplotlib.use("Agg")
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__docs__"}
     try:
-        for i, code in enumerate(blocks):
-            exec(compile(code, f"{page}[block {i}]", "exec"), namespace)
+        for i, block in enumerate(here):
+            exec(compile(block.code, f"{page}[block {i}]", "exec"), namespace)
     finally:
         keras.config.set_dtype_policy("float32")
         matplotlib.pyplot.close("all")
@@ -233,10 +256,10 @@ def _forward_row(backend, model, ratio):
         "params": 25_610_152,
         "macs": 4_089_184_256,
         "ms": 110.0 * ratio,
-        "ratio_to_resnet50": ratio,
+        "ratio_to_baseline": ratio,
         "ratio_to_keras_applications": None,
         "cpu_ms": 105.0 * ratio,
-        "cpu_ratio_to_resnet50": ratio,
+        "cpu_ratio_to_baseline": ratio,
     }
 
 

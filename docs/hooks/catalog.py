@@ -309,9 +309,9 @@ def _resnet_forward_rows(report: dict) -> list[str]:
         model = "keras.applications" if r["model"] == KERAS_APPS else r["model"]
         rows.append(
             f"| `{model}` | {r['batch']} | {r['macs'] / 1e9:.2f} | "
-            f"{r['ms']:.1f} | {r['ratio_to_resnet50']:.3f} | "
+            f"{r['ms']:.1f} | {r['ratio_to_baseline']:.3f} | "
             f"{MISSING if apps is None else f'{apps:.3f}'} | "
-            f"{r['cpu_ms']:.1f} | {r['cpu_ratio_to_resnet50']:.3f} |"
+            f"{r['cpu_ms']:.1f} | {r['cpu_ratio_to_baseline']:.3f} |"
         )
     return rows
 

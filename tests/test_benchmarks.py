@@ -1,0 +1,121 @@
+"""The benchmark commands run and report consistent numbers.
+
+Tiny inputs and a single timed round: this checks that the scripts work
+on every backend (and across backends through a subprocess), not the
+speed itself, which only the scripts measure.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str):
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            f"bench_{name}", BENCH / f"{name}.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    return module
+
+
+def _check_ratios(rows, key, baseline_key, baseline):
+    by_name = {r[key]: r for r in rows}
+    assert by_name[baseline][baseline_key] == pytest.approx(1.0)
+    for row in rows:
+        assert row["ms"] > 0 and row["cpu_ms"] >= 0
+        assert row[baseline_key] > 0
+        assert len(row["samples_ms"]) == 1
+
+
+def test_layer_overhead(tmp_path, capsys):
+    bench = _load("layer_overhead")
+    out = tmp_path / "layers.json"
+    args = "--batch 1 --size 8 --channels 16 --warmup 0 --repeats 1"
+    bench.main([*args.split(), "--layers", "ECA", "CBAM", "--json", str(out)])
+    data = json.loads(out.read_text())
+    (report,) = data["reports"]
+    assert report["backend"] == keras.backend.backend()
+    assert report["input_shape"] == [1, 8, 8, 16]
+    rows = report["results"]
+    assert [r["layer"] for r in rows] == ["none", "ECA", "CBAM"]
+    _check_ratios(rows, "layer", "ratio", "none")
+    by_layer = {r["layer"]: r for r in rows}
+    assert by_layer["none"]["params_added"] == 0
+    assert by_layer["ECA"]["params_added"] == 3  # k = 3 for 16 channels
+    assert data["command"] == report["command"]
+    assert data["command"].startswith(
+        f"KERAS_BACKEND={keras.backend.backend()}"
+    )
+    assert "| ECA |" in capsys.readouterr().out
+
+
+def test_audio_forward(tmp_path, capsys):
+    bench = _load("resnet_forward")
+    out = tmp_path / "audio.json"
+    bench.main(
+        [
+            "--task=audio",
+            "--models",
+            "cnn10",
+            "eca_cnn10",
+            "--batch-sizes",
+            "1",
+            "--warmup=0",
+            "--repeats=1",
+            "--no-jit",
+            f"--json={out}",
+        ]
+    )
+    (report,) = json.loads(out.read_text())["reports"]
+    assert report["baseline"] == "cnn10" and report["input_shape"] == [16000]
+    rows = report["results"]
+    _check_ratios(rows, "model", "ratio_to_baseline", "cnn10")
+    by_model = {r["model"]: r for r in rows}
+    # ECA adds a few 1-D conv weights and no measurable MACs.
+    assert (
+        0 < by_model["eca_cnn10"]["params"] - by_model["cnn10"]["params"] < 100
+    )
+    assert by_model["cnn10"]["macs"] == pytest.approx(1.29e9, rel=0.01)
+    assert "| eca_cnn10 |" in capsys.readouterr().out
+
+
+def test_other_backend_runs_in_a_subprocess(tmp_path):
+    bench = _load("layer_overhead")
+    other = next(
+        b
+        for b in ("torch", "jax", "tensorflow")
+        if b != keras.backend.backend()
+    )
+    out = tmp_path / "layers.json"
+    args = "--batch 1 --size 8 --channels 8 --warmup 0 --repeats 1 --no-jit"
+    bench.main(
+        [*args.split(), "--layers", "SqueezeExcite"]
+        + [f"--backend={other}", f"--json={out}"]
+    )
+    (report,) = json.loads(out.read_text())["reports"]
+    assert report["backend"] == other
+    assert report["command"].startswith(f"KERAS_BACKEND={other} python ")
+    assert "--backend" not in report["command"]
+
+
+def test_bad_arguments_name_the_choices(capsys):
+    bench = _load("resnet_forward")
+    with pytest.raises(SystemExit):
+        bench.main(["--task=audio", "--models", "resnet50"])
+    assert "--task audio times only cnn10" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main(["--task=audio", "--models", "se_cnn10"])
+    assert "--models must include cnn10" in capsys.readouterr().err
