@@ -7,13 +7,13 @@ weights are retrained.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
+from published import published_cards
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-ZOO = ROOT / "zoo"
 
 
 def _test_set(name):
@@ -34,12 +34,12 @@ COLUMNS = {
 
 
 def _cards() -> dict[str, dict]:
-    cards = {}
-    for path in sorted(ZOO.glob("*/*/model_card.json")):
-        card = json.loads(path.read_text())
-        if card.get("default"):
-            cards[card["model"]] = card
-    return cards
+    """The default published card of each model."""
+    return {
+        model: card
+        for (model, _), card in published_cards().items()
+        if card.get("default")
+    }
 
 
 def markdown_tables(text: str) -> list[list[list[str]]]:

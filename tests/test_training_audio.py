@@ -22,6 +22,7 @@ soundfile = pytest.importorskip("soundfile")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from published import published_entries, registered_entries  # noqa: E402
 from recipe_callbacks import Interrupt, SeenEpochs  # noqa: E402
 
 from keras_attention import zoo  # noqa: E402
@@ -409,24 +410,13 @@ def test_cross_validation_trains_one_model_per_fold(
 # Published audio weights (parametrized over the entries on disk)
 
 
-def _published_entries():
-    entries = []
-    for card in (REPO / "zoo").glob("*/*/model_card.json"):
-        if json.loads(card.read_text()).get("task") == "audio":
-            entries.append((card.parent.parent.name, card.parent.name))
-    return sorted(entries)
-
-
-PUBLISHED = _published_entries()
+PUBLISHED = published_entries("audio")
 
 
 def test_published_audio_entries_are_all_discovered():
-    registry = sorted(
-        (name, weights)
-        for name in zoo.list_models(task="audio")
-        for weights in zoo.published_weights(name)
-    )
-    assert registry == PUBLISHED
+    """Guards the parametrization below against going silently empty."""
+    assert PUBLISHED
+    assert registered_entries("audio") == PUBLISHED
 
 
 def test_bundled_demo_clips():

@@ -22,6 +22,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from published import published_entries, registered_entries  # noqa: E402
 from recipe_callbacks import Interrupt, SeenEpochs  # noqa: E402
 
 from keras_attention import zoo  # noqa: E402
@@ -598,27 +599,13 @@ def test_make_sample_is_deterministic():
 # Published weights (parametrized over the entries on disk)
 
 
-def _published_entries():
-    """(model, weights) of the image presets published under zoo/."""
-    entries = []
-    for card in (REPO / "zoo").glob("*/*/model_card.json"):
-        if json.loads(card.read_text()).get("task") == "image":
-            entries.append((card.parent.parent.name, card.parent.name))
-    return sorted(entries)
-
-
-PUBLISHED = _published_entries()
+PUBLISHED = published_entries("image")
 
 
 def test_published_entries_are_all_discovered():
     """Guards the parametrization below against going silently empty."""
-    registry = sorted(
-        (name, weights)
-        for name in zoo.list_models(task="image")
-        for weights in zoo.published_weights(name)
-    )
-    assert registry == _published_entries()
-    assert set(PUBLISHED) <= set(registry)
+    assert PUBLISHED
+    assert registered_entries("image") == PUBLISHED
 
 
 @pytest.mark.parametrize(
