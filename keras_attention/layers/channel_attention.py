@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_attention.layers import _utils
+from keras_attention.layers._channel_gate import BottleneckChannelGate
 
 POOL_TYPES = ("avg", "max", "lp", "lse")
 
@@ -24,7 +24,7 @@ def _pool(x, pool_type: str, axes, dtype):
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class ChannelAttention(keras.layers.Layer):
+class ChannelAttention(BottleneckChannelGate):
     """Channel attention gate of CBAM.
 
     Each pooled descriptor of the input (average and max pooling over all
@@ -75,86 +75,35 @@ class ChannelAttention(keras.layers.Layer):
         data_format: str | None = None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        name = type(self).__name__
-        self.reduction = _utils.check_positive_int(name, "reduction", reduction)
+        super().__init__(
+            reduction=reduction,
+            min_channels=min_channels,
+            divisor=divisor,
+            use_bias=use_bias,
+            activation=activation,
+            gate_activation=gate_activation,
+            data_format=data_format,
+            **kwargs,
+        )
         if isinstance(pool_types, str):
             pool_types = (pool_types,)
         pool_types = tuple(pool_types)
         bad = [p for p in pool_types if p not in POOL_TYPES]
         if not pool_types or bad:
             raise ValueError(
-                f"{name}: Expected `pool_types` to be a non-empty sequence of "
-                f"{POOL_TYPES}. Received: pool_types={pool_types!r}"
+                f"{type(self).__name__}: Expected `pool_types` to be a "
+                f"non-empty sequence of {POOL_TYPES}. "
+                f"Received: pool_types={pool_types!r}"
             )
         self.pool_types = pool_types
-        self.min_channels = _utils.check_positive_int(
-            name, "min_channels", min_channels
-        )
-        self.divisor = _utils.check_positive_int(name, "divisor", divisor)
-        self.use_bias = use_bias
-        self.activation = keras.activations.get(activation)
-        self.gate_activation = keras.activations.get(gate_activation)
-        self.data_format = _utils.standardize_data_format(name, data_format)
 
-    def build(self, input_shape):
-        name = type(self).__name__
-        _utils.check_input_rank(name, input_shape, (3, 4, 5))
-        channels = _utils.num_channels(name, input_shape, self.data_format)
-        self.hidden_channels = _utils.reduced_width(
-            channels, self.reduction, self.divisor, self.min_channels
-        )
-        self.reduce = keras.layers.Dense(
-            self.hidden_channels,
-            use_bias=self.use_bias,
-            dtype=self.dtype_policy,
-            name="reduce",
-        )
-        self.expand = keras.layers.Dense(
-            channels,
-            use_bias=self.use_bias,
-            dtype=self.dtype_policy,
-            name="expand",
-        )
-        self.reduce.build((None, channels))
-        self.expand.build((None, self.hidden_channels))
-
-    def _channel_weights(self, inputs):
-        axes = _utils.spatial_axes(self.data_format, len(inputs.shape))
-        logits = None
-        for pool_type in self.pool_types:
-            pooled = _pool(inputs, pool_type, axes, self.compute_dtype)
-            out = self.expand(self.activation(self.reduce(pooled)))
-            logits = out if logits is None else logits + out
-        return self.gate_activation(logits)
-
-    def call(self, inputs):
-        weights = self._channel_weights(inputs)
-        rank = len(inputs.shape)
-        return inputs * _utils.as_broadcast(weights, self.data_format, rank)
-
-    def compute_attention(self, inputs) -> dict:
-        """Returns `{"channel": weights}` of shape (batch, channels)."""
-        _utils.ensure_built(self, inputs)
-        return {"channel": self._channel_weights(inputs)}
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+    def _descriptors(self, inputs, axes) -> list:
+        return [
+            _pool(inputs, pool_type, axes, self.compute_dtype)
+            for pool_type in self.pool_types
+        ]
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "reduction": self.reduction,
-                "pool_types": list(self.pool_types),
-                "min_channels": self.min_channels,
-                "divisor": self.divisor,
-                "use_bias": self.use_bias,
-                "activation": keras.activations.serialize(self.activation),
-                "gate_activation": keras.activations.serialize(
-                    self.gate_activation
-                ),
-                "data_format": self.data_format,
-            }
-        )
+        config["pool_types"] = list(self.pool_types)
         return config

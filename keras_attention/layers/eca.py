@@ -9,6 +9,7 @@ import keras
 from keras import ops
 
 from keras_attention.layers import _utils
+from keras_attention.layers._channel_gate import ChannelGate
 
 
 def adaptive_kernel_size(channels: int, gamma: float = 2, b: float = 1) -> int:
@@ -35,7 +36,7 @@ def adaptive_kernel_size(channels: int, gamma: float = 2, b: float = 1) -> int:
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class ECA(keras.layers.Layer):
+class ECA(ChannelGate):
     """Efficient Channel Attention.
 
     Global average pooling gives one descriptor per channel; a 1-D
@@ -84,7 +85,7 @@ class ECA(keras.layers.Layer):
         data_format: str | None = None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(gate_activation, data_format, **kwargs)
         name = type(self).__name__
         if kernel_size is not None:
             _utils.check_odd_kernel(name, "kernel_size", kernel_size)
@@ -95,8 +96,6 @@ class ECA(keras.layers.Layer):
         self.kernel_size = kernel_size
         self.gamma = gamma
         self.b = b
-        self.gate_activation = keras.activations.get(gate_activation)
-        self.data_format = _utils.standardize_data_format(name, data_format)
 
     def build(self, input_shape):
         name = type(self).__name__
@@ -124,30 +123,9 @@ class ECA(keras.layers.Layer):
         logits = self.conv(ops.expand_dims(pooled, -1))
         return self.gate_activation(ops.squeeze(logits, -1))
 
-    def call(self, inputs):
-        weights = self._channel_weights(inputs)
-        rank = len(inputs.shape)
-        return inputs * _utils.as_broadcast(weights, self.data_format, rank)
-
-    def compute_attention(self, inputs) -> dict:
-        """Returns `{"channel": weights}` of shape (batch, channels)."""
-        _utils.ensure_built(self, inputs)
-        return {"channel": self._channel_weights(inputs)}
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
     def get_config(self):
         config = super().get_config()
         config.update(
-            {
-                "kernel_size": self.kernel_size,
-                "gamma": self.gamma,
-                "b": self.b,
-                "gate_activation": keras.activations.serialize(
-                    self.gate_activation
-                ),
-                "data_format": self.data_format,
-            }
+            {"kernel_size": self.kernel_size, "gamma": self.gamma, "b": self.b}
         )
         return config
