@@ -9,6 +9,7 @@ export of a trained model as a float32 preset plus the published
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import shutil
@@ -178,6 +179,28 @@ def read_log(log_csv: Path) -> list[dict]:
         clean["epoch"] = int(clean["epoch"])
         out.append(clean)
     return out
+
+
+def recipe_parser(
+    script: str,
+    doc: str,
+    *,
+    task: str,
+    datasets,
+    default_dataset: str,
+    data_dir_help: str,
+) -> argparse.ArgumentParser:
+    """A recipe's parser with its first arguments: `--model` (a zoo model
+    of `task`), `--dataset` and `--data-dir`."""
+    p = argparse.ArgumentParser(
+        prog=f"python training/{script}",
+        description=doc.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--model", required=True, help=f"zoo {task} model name")
+    p.add_argument("--dataset", default=default_dataset, choices=datasets)
+    p.add_argument("--data-dir", default=None, help=data_dir_help)
+    return p
 
 
 def add_run_arguments(p, *, epochs: int, batch_size: int, lr_help: str) -> None:

@@ -59,6 +59,7 @@ from training.common import (  # noqa: E402
     prepare_run_dir,
     print_outputs,
     recipe_command,
+    recipe_parser,
     resolve_run_arguments,
     resumed_epoch,
     run_argument_checks,
@@ -125,19 +126,13 @@ RECIPE_KEYS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python training/train_audio.py",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    p.add_argument("--model", required=True, help="zoo audio model name")
-    p.add_argument(
-        "--dataset", default="instruments", choices=audio_data.DATASETS
-    )
-    p.add_argument(
-        "--data-dir",
-        default=None,
-        help="dataset folder (instruments: "
+    p = recipe_parser(
+        "train_audio.py",
+        __doc__,
+        task="audio",
+        datasets=audio_data.DATASETS,
+        default_dataset="instruments",
+        data_dir_help="dataset folder (instruments: "
         "~/.cache/keras_attention/datasets/instruments by default)",
     )
     p.add_argument(

@@ -54,6 +54,7 @@ from training.common import (  # noqa: E402
     prepare_run_dir,
     print_outputs,
     recipe_command,
+    recipe_parser,
     resolve_run_arguments,
     resumed_epoch,
     run_argument_checks,
@@ -90,19 +91,13 @@ WEIGHTS_LICENSE = "Apache-2.0"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python training/train_image.py",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    p.add_argument("--model", required=True, help="zoo image model name")
-    p.add_argument(
-        "--dataset", default="fashion_mnist", choices=image_data.DATASETS
-    )
-    p.add_argument(
-        "--data-dir",
-        default=None,
-        help="dataset folder (default for fashion_mnist: "
+    p = recipe_parser(
+        "train_image.py",
+        __doc__,
+        task="image",
+        datasets=image_data.DATASETS,
+        default_dataset="fashion_mnist",
+        data_dir_help="dataset folder (default for fashion_mnist: "
         "/usr/share/datasets/fashion-mnist or ~/.keras/datasets/fashion-mnist)",
     )
     add_run_arguments(p, epochs=30, batch_size=128, lr_help="peak LR")
