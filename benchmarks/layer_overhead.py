@@ -98,17 +98,14 @@ def run_here(args) -> dict:
         }
         for name, row in medians.items()
     ]
-    return {
-        "command": timing.command_line(__file__, backend, _forward_args(args)),
-        "backend": backend,
-        "jit_compile": timing.jit_compile(args.no_jit),
-        "keras": keras.__version__,
-        "input_shape": list(shape),
-        "warmup": args.warmup,
-        "repeats": args.repeats,
-        "machine": timing.machine(),
-        "results": results,
-    }
+    return timing.report(
+        __file__,
+        _forward_args(args),
+        timing.jit_compile(args.no_jit),
+        args,
+        input_shape=list(shape),
+        results=results,
+    )
 
 
 def markdown_table(reports: list[dict]) -> str:

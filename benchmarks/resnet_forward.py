@@ -178,20 +178,17 @@ def run_here(args) -> dict:
                     "samples_cpu_ms": row["samples_cpu_ms"],
                 }
             )
-    return {
-        "command": timing.command_line(__file__, backend, _forward_args(args)),
-        "backend": backend,
-        "jit_compile": timing.jit_compile(args.no_jit),
-        "keras": keras.__version__,
-        "task": args.task,
-        "baseline": args.baseline,
-        "input_shape": list(args.shape),
-        "batch_sizes": list(args.batch_sizes),
-        "warmup": args.warmup,
-        "repeats": args.repeats,
-        "machine": timing.machine(),
-        "results": results,
-    }
+    return timing.report(
+        __file__,
+        _forward_args(args),
+        timing.jit_compile(args.no_jit),
+        args,
+        task=args.task,
+        baseline=args.baseline,
+        input_shape=list(args.shape),
+        batch_sizes=list(args.batch_sizes),
+        results=results,
+    )
 
 
 def markdown_table(reports: list[dict]) -> str:

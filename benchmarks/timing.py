@@ -56,6 +56,25 @@ def command_line(script: str, backend: str | None, args: list[str]) -> str:
     return prefix + shlex.join(["python", relative, *args])
 
 
+def report(script: str, forward_args: list[str], jit: bool, args, **fields):
+    """One backend's report: the command that reruns it, the backend,
+    Keras version, `jit_compile`, warm-up and repeats, the machine, and
+    `fields` (the script's own, `results` among them)."""
+    import keras
+
+    backend = keras.backend.backend()
+    return {
+        "command": command_line(script, backend, forward_args),
+        "backend": backend,
+        "jit_compile": bool(jit),
+        "keras": keras.__version__,
+        "warmup": args.warmup,
+        "repeats": args.repeats,
+        "machine": machine(),
+        **fields,
+    }
+
+
 def run_in_subprocess(script: str, backend: str, args: list[str]) -> dict:
     """Runs `script --backend=BACKEND ARGS --json=TMP` and returns the one
     report it writes."""

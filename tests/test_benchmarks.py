@@ -119,3 +119,23 @@ def test_bad_arguments_name_the_choices(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--task=audio", "--models", "se_cnn10"])
     assert "--models must include cnn10" in capsys.readouterr().err
+
+
+def test_train_step(tmp_path, capsys):
+    bench = _load("train_step")
+    out = tmp_path / "steps.json"
+    args = "--models resnet18 --image-sizes 40 32 --batch 2 --warmup 0"
+    bench.main([*args.split(), "--repeats=1", "--no-jit", f"--json={out}"])
+    (report,) = json.loads(out.read_text())["reports"]
+    rows = {r["image_size"]: r for r in report["results"]}
+    assert sorted(rows) == [32, 40]
+    assert rows[40]["ratio_to_first_size"] == pytest.approx(1.0)
+    for row in rows.values():
+        assert row["s_per_step"] > 0
+        assert row["epoch_seconds"] == pytest.approx(
+            55_000 / 2 * row["s_per_step"]
+        )
+    assert "| resnet18 | 32 |" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        bench.main(["--image-sizes", "16"])
+    assert "--image-sizes must be >= 32" in capsys.readouterr().err
