@@ -5,8 +5,8 @@
   working directory: on the PyTorch backend (the quickest here), unless the
   line right before its fence names another one, `<!-- test-backend:
   tensorflow -->` (TensorFlow-only APIs such as TFLite). Each block is
-  compiled on every backend. `<!-- skip-test: reason -->` would exclude a
-  block; no page may use it (MAX_SKIPPED).
+  compiled on every backend. No block is exempt: a dataset an example
+  needs is a stand-in the page writes itself.
 - The site builds with `mkdocs build --strict` (no warning at all, griffe's
   included), and the built HTML passes tools/check_docs_site.py's checks;
   with Chromium installed (/usr/bin/chromium, see .ci/apt-packages.txt) it
@@ -28,16 +28,14 @@ from typing import NamedTuple
 
 import keras
 import pytest
+from system import require
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 RUN_BACKEND = "torch"
-MARK = re.compile(r"<!--\s*(skip-test|test-backend):\s*(.+?)\s*-->")
+MARK = re.compile(r"<!--\s*test-backend:\s*(.+?)\s*-->")
 BACKENDS = ("tensorflow", "jax", "torch")
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-# Every example runs: datasets are stand-ins the page writes itself, and
-# backend-specific APIs run under their backend.
-MAX_SKIPPED = 0
 
 
 def _pages() -> list[Path]:
@@ -50,46 +48,34 @@ def _pages() -> list[Path]:
 
 class Block(NamedTuple):
     code: str
-    skip: str | None = None  # the reason, for `skip-test`
     backend: str = RUN_BACKEND  # where it runs
 
 
 def extract_blocks(text: str) -> list[Block]:
-    """Every ```python block of a page, with its mark."""
+    """Every ```python block of a page, with the backend it runs on."""
     blocks = []
     for match in FENCE.finditer(text):
         before = text[: match.start()].rstrip().splitlines()
         mark = MARK.fullmatch(before[-1].strip()) if before else None
-        block = Block(match.group(1))
-        if mark and mark.group(1) == "skip-test":
-            block = block._replace(skip=mark.group(2))
-        elif mark:
-            if mark.group(2) not in BACKENDS:
-                raise ValueError(
-                    f"test-backend: Expected one of {BACKENDS}. "
-                    f"Received: {mark.group(2)!r}"
-                )
-            block = block._replace(backend=mark.group(2))
-        blocks.append(block)
+        if mark and mark.group(1) not in BACKENDS:
+            raise ValueError(
+                f"test-backend: Expected one of {BACKENDS}. "
+                f"Received: {mark.group(1)!r}"
+            )
+        backend = mark.group(1) if mark else RUN_BACKEND
+        blocks.append(Block(match.group(1), backend))
     return blocks
 
 
 PAGES = {str(p.relative_to(DOCS)): p for p in _pages()}
-RUNNABLE = [
-    name
-    for name, path in PAGES.items()
-    if any(b.skip is None for b in extract_blocks(path.read_text()))
-]
 
 
 def test_extract_blocks_sees_marks():
     text = (
-        "x\n<!-- skip-test: needs weights -->\n```python\na = 1\n```\n"
-        "```python\nb = 2\n```\n"
+        "x\n```python\nb = 2\n```\n"
         "<!-- test-backend: tensorflow -->\n```python\nc = 3\n```\n"
     )
     assert extract_blocks(text) == [
-        Block("a = 1\n", skip="needs weights"),
         Block("b = 2\n"),
         Block("c = 3\n", backend="tensorflow"),
     ]
@@ -97,13 +83,13 @@ def test_extract_blocks_sees_marks():
         extract_blocks("<!-- test-backend: tf -->\n```python\nc = 3\n```\n")
 
 
-def test_docs_have_examples_and_few_skips():
+def test_docs_have_examples_and_no_exemptions():
     blocks = [b for p in PAGES.values() for b in extract_blocks(p.read_text())]
-    skipped = [b for b in blocks if b.skip is not None]
     assert len(blocks) >= 10
-    assert len(skipped) <= MAX_SKIPPED, skipped
     # Every backend mark is in use, or the marks are dead code.
     assert {b.backend for b in blocks} == {RUN_BACKEND, "tensorflow"}
+    # The old exemption mark is gone for good: every block runs.
+    assert not [p for p, f in PAGES.items() if "skip-test" in f.read_text()]
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
@@ -112,9 +98,9 @@ def test_blocks_parse(page):
         ast.parse(block.code, filename=page)
 
 
-@pytest.mark.parametrize("page", RUNNABLE)
+@pytest.mark.parametrize("page", sorted(PAGES))
 def test_blocks_run(page, tmp_path, monkeypatch):
-    blocks = [b for b in extract_blocks(PAGES[page].read_text()) if not b.skip]
+    blocks = extract_blocks(PAGES[page].read_text())
     for block in blocks:
         compile(block.code, page, "exec")
     here = [b for b in blocks if b.backend == keras.backend.backend()]
@@ -178,11 +164,11 @@ def test_check_html_finds_problems(site_dir, tmp_path):
     assert any("not_a_model" in p for p in problems)
 
 
-@pytest.mark.skipif(
-    not shutil.which("chromium"),
-    reason="needs Chromium (Debian `chromium`, in .ci/apt-packages.txt)",
-)
 def test_site_screenshots(site_dir, tmp_path):
+    require(
+        shutil.which("chromium") is not None,
+        "Chromium: apt-get install chromium (in .ci/apt-packages.txt)",
+    )
     tool = _check_tool()
     problems = tool.check_site(site_dir, tmp_path, shutil.which("chromium"))
     assert problems == []

@@ -21,6 +21,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from system import require  # noqa: E402
+
 from training import instruments as ins  # noqa: E402
 
 TIM = ins.SOUNDFONTS["timgm6mb"].path
@@ -45,16 +47,17 @@ def tiny_config(seed: int = 0, **overrides) -> ins.BuildConfig:
 
 
 def need_timgm6mb() -> None:
-    if not os.path.isfile(TIM):
-        pytest.skip(
-            "TimGM6mb soundfont not installed: "
-            "apt-get install timgm6mb-soundfont"
-        )
+    require(
+        os.path.isfile(TIM),
+        "TimGM6mb soundfont: apt-get install timgm6mb-soundfont",
+    )
 
 
 def need_renderer() -> None:
-    if shutil.which("fluidsynth") is None:
-        pytest.skip("fluidsynth not installed: apt-get install fluidsynth")
+    require(
+        shutil.which("fluidsynth") is not None,
+        "fluidsynth: apt-get install fluidsynth",
+    )
     need_timgm6mb()
 
 
