@@ -16,8 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-
-soundfile = pytest.importorskip("soundfile")
+import soundfile
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
