@@ -3,17 +3,19 @@ Fashion-MNIST budget costs on this machine.
 
 Times `model.train_on_batch` (AdamW, sparse categorical cross-entropy, and
 Keras' default `jit_compile="auto"`, the way `training/train_image.py`
-compiles) of each model at each input size,
+compiles) of each model at each input size and dtype policy (`float32`, or mixed
+precision such as `mixed_bfloat16`: the recipe's `--dtype-policy`),
 after warm-up, in interleaved rounds; reports the median seconds per step,
 images per second, the estimated seconds per Fashion-MNIST epoch (55,000
-training images, the model alone, without the data pipeline), and each
-step time's ratio to the first size's. The models are the classifiers
-without their preprocessor, as the recipe feeds preprocessed batches.
+training images, the model alone, without the data pipeline), each
+step time's ratio to the first size's and to the first policy's. The
+models are the classifiers without their preprocessor, as the recipe feeds
+preprocessed batches.
 
 Usage:
     KERAS_BACKEND=tensorflow python benchmarks/train_step.py
     python benchmarks/train_step.py --backend all --models resnet18 \
-        --image-sizes 32 64
+        --image-sizes 32 64 --dtype-policies float32 mixed_bfloat16
 
 This is a measurement script, not a test.
 """
@@ -31,6 +33,7 @@ import timing  # noqa: E402  (benchmarks/timing.py)
 
 EPOCH_IMAGES = 55_000
 NUM_CLASSES = 10
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -41,6 +44,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--image-sizes", type=int, nargs="+", default=[32, 48, 64]
+    )
+    parser.add_argument(
+        "--dtype-policies",
+        nargs="+",
+        default=["float32"],
+        choices=DTYPE_POLICIES,
+        help="Keras dtype policies to time (mixed precision keeps float32 "
+        "variables and a float32 head)",
     )
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--warmup", type=int, default=2)
@@ -54,11 +65,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 def _forward_args(args) -> list[str]:
     out = ["--models", *args.models, "--image-sizes"]
     out += [*map(str, args.image_sizes), f"--batch={args.batch}"]
+    out += ["--dtype-policies", *args.dtype_policies]
     out += [f"--warmup={args.warmup}", f"--repeats={args.repeats}"]
     return out + (["--no-jit"] if args.no_jit else [])
 
 
-def build(name: str, size: int, no_jit: bool):
+def build(name: str, size: int, policy: str, no_jit: bool):
     import keras
 
     from keras_attention import zoo
@@ -68,8 +80,10 @@ def build(name: str, size: int, no_jit: bool):
         weights=None,
         num_classes=NUM_CLASSES,
         input_shape=(size, size, 3),
+        dtype=policy,
+        head_dtype="float32",
     )
-    model = keras.Model(task.input, task.output, name=f"{name}_{size}")
+    model = keras.Model(task.input, task.output, name=f"{name}_{size}_{policy}")
     model.compile(
         optimizer=keras.optimizers.AdamW(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -93,7 +107,9 @@ def run_here(args) -> dict:
         for size in args.image_sizes:
             shape = (args.batch, size, size, 3)
             x = rng.standard_normal(shape).astype("float32")
-            cases[(name, size)] = (build(name, size, args.no_jit), x)
+            for policy in args.dtype_policies:
+                model = build(name, size, policy, args.no_jit)
+                cases[(name, size, policy)] = (model, x)
     for model, x in cases.values():
         for _ in range(args.warmup):
             model.train_on_batch(x, labels)
@@ -105,20 +121,26 @@ def run_here(args) -> dict:
             start = time.perf_counter()
             model.train_on_batch(x, labels)
             seconds[key].append(time.perf_counter() - start)
+    median = {key: statistics.median(s) for key, s in seconds.items()}
+    first_size, first_policy = args.image_sizes[0], args.dtype_policies[0]
     results = []
-    for (name, size), samples in seconds.items():
-        step = statistics.median(samples)
-        first = statistics.median(seconds[(name, args.image_sizes[0])])
+    for (name, size, policy), samples in seconds.items():
+        step = median[(name, size, policy)]
         results.append(
             {
                 "backend": backend,
                 "model": name,
                 "image_size": size,
+                "dtype_policy": policy,
                 "batch": args.batch,
                 "s_per_step": step,
                 "images_per_s": args.batch / step,
                 "epoch_seconds": EPOCH_IMAGES / args.batch * step,
-                "ratio_to_first_size": step / first,
+                "ratio_to_first_size": step
+                / median[(name, first_size, policy)],
+                "ratio_to_first_policy": (
+                    step / median[(name, size, first_policy)]
+                ),
                 "samples_s": samples,
             }
         )
@@ -130,17 +152,20 @@ def run_here(args) -> dict:
 
 def markdown_table(reports: list[dict]) -> str:
     lines = [
-        "| backend | model | input | batch | s/step (median) | images/s "
-        "| s per 55k epoch | ratio to first size |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| backend | model | input | dtype policy | batch | s/step (median) "
+        "| images/s | s per 55k epoch | ratio to first size "
+        "| ratio to first policy |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for report in reports:
         for r in report["results"]:
             lines.append(
                 f"| {r['backend']} | {r['model']} | {r['image_size']} | "
-                f"{r['batch']} | {r['s_per_step']:.3f} | "
-                f"{r['images_per_s']:.0f} | {r['epoch_seconds']:.0f} | "
-                f"{r['ratio_to_first_size']:.2f} |"
+                f"{r['dtype_policy']} | {r['batch']} | "
+                f"{r['s_per_step']:.3f} | {r['images_per_s']:.0f} | "
+                f"{r['epoch_seconds']:.0f} | "
+                f"{r['ratio_to_first_size']:.2f} | "
+                f"{r['ratio_to_first_policy']:.2f} |"
             )
     return "\n".join(lines)
 

@@ -125,17 +125,32 @@ def test_train_step(tmp_path, capsys):
     bench = _load("train_step")
     out = tmp_path / "steps.json"
     args = "--models resnet18 --image-sizes 40 32 --batch 2 --warmup 0"
+    args += " --dtype-policies float32 mixed_bfloat16"
     bench.main([*args.split(), "--repeats=1", "--no-jit", f"--json={out}"])
     (report,) = json.loads(out.read_text())["reports"]
-    rows = {r["image_size"]: r for r in report["results"]}
-    assert sorted(rows) == [32, 40]
-    assert rows[40]["ratio_to_first_size"] == pytest.approx(1.0)
-    for row in rows.values():
+    rows = {(r["image_size"], r["dtype_policy"]): r for r in report["results"]}
+    assert sorted(rows) == [
+        (32, "float32"),
+        (32, "mixed_bfloat16"),
+        (40, "float32"),
+        (40, "mixed_bfloat16"),
+    ]
+    for (size, policy), row in rows.items():
         assert row["s_per_step"] > 0
         assert row["epoch_seconds"] == pytest.approx(
             55_000 / 2 * row["s_per_step"]
         )
-    assert "| resnet18 | 32 |" in capsys.readouterr().out
+        assert row["ratio_to_first_size"] == pytest.approx(
+            row["s_per_step"] / rows[(40, policy)]["s_per_step"]
+        )
+        assert row["ratio_to_first_policy"] == pytest.approx(
+            row["s_per_step"] / rows[(size, "float32")]["s_per_step"]
+        )
+    assert "--dtype-policies float32 mixed_bfloat16" in report["command"]
+    assert "| resnet18 | 32 | mixed_bfloat16 | 2 |" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         bench.main(["--image-sizes", "16"])
     assert "--image-sizes must be >= 32" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main(["--dtype-policies", "bfloat16"])
+    assert "invalid choice: 'bfloat16'" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 
 import keras
 import numpy as np
@@ -58,14 +59,90 @@ def test_every_model_builds_and_runs(name):
     spec = zoo.get_spec(name)
     shape = _tiny_input_shape(spec)
     model = zoo.load(name, weights=None, num_classes=3, input_shape=shape)
-    rng = np.random.default_rng(SEED)
-    if spec.task == "audio":
-        x = rng.uniform(-0.5, 0.5, (2, *shape)).astype("float32")
-    else:
-        x = rng.uniform(0, 255, (2, *shape)).astype("float32")
-    y = _run(model, x)
+    y = _run(model, _tiny_batch(spec, shape))
     assert y.shape == (2, 3)
     assert np.all(np.isfinite(y))
+
+
+def _tiny_batch(spec, shape):
+    rng = np.random.default_rng(SEED)
+    if spec.task == "audio":
+        return rng.uniform(-0.5, 0.5, (2, *shape)).astype("float32")
+    return rng.uniform(0, 255, (2, *shape)).astype("float32")
+
+
+def _policies(model) -> dict:
+    return {
+        layer.name: layer.dtype_policy.name
+        for layer in model._flatten_layers(include_self=False)
+    }
+
+
+# Layers that compute in float32 under any policy: inputs, the image
+# preprocessor and the audio front end before the first normalisation.
+FLOAT32_ALWAYS = {"images", "waveforms", "pad_short", "log_mel"}
+HEAD = {
+    "pooler",
+    "pooled_dropout",
+    "embedding",
+    "output_dropout",
+    "predictions",
+}
+
+
+@pytest.mark.parametrize(
+    "name", ["cbam_resnet18", "bam_resnet18", "eca_cnn6", "se_resnet18_audio"]
+)
+def test_dtype_policy_reaches_every_layer(name, tmp_path):
+    """`dtype="mixed_bfloat16"` puts every backbone layer (attention
+    modules and their inner layers included) under mixed precision, and
+    `head_dtype="float32"` keeps the head and the logits in float32; the
+    policies survive a `.keras` round trip and the model trains."""
+    spec = zoo.get_spec(name)
+    shape = _tiny_input_shape(spec)
+    model = zoo.load(
+        name,
+        weights=None,
+        num_classes=3,
+        input_shape=shape,
+        dtype="mixed_bfloat16",
+        head_dtype="float32",
+    )
+    policies = _policies(model)
+    float32 = {n for n, p in policies.items() if p == "float32"}
+    unexpected = {
+        n
+        for n in float32 - FLOAT32_ALWAYS - HEAD
+        if not re.search(r"^resizing|_preprocessor|_converter", n)
+    }
+    assert not unexpected
+    assert HEAD & set(policies) <= float32
+    mixed = {n for n, p in policies.items() if p == "mixed_bfloat16"}
+    assert len(mixed) > 20
+    assert any(n.endswith(("_attention", "_bam")) for n in mixed)
+    x = _tiny_batch(spec, shape)
+    y = model(x, training=False)
+    assert keras.backend.standardize_dtype(y.dtype) == "float32"
+    model.compile(
+        optimizer="adam",
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    loss = model.train_on_batch(x, np.array([0, 2]))
+    assert np.all(np.isfinite(loss))
+    assert {w.dtype for w in model.weights} == {"float32"}
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    backbone_policies = _policies(reloaded.backbone)
+    assert set(backbone_policies.values()) - {"float32"} == {"mixed_bfloat16"}
+    assert {
+        n for n, p in backbone_policies.items() if p == "float32"
+    } <= FLOAT32_ALWAYS
+
+
+def test_default_dtype_policy_is_float32_everywhere():
+    model = zoo.load("cbam_resnet18", weights=None, input_shape=(32, 32, 3))
+    assert set(_policies(model).values()) == {"float32"}
 
 
 # ------------------------------------------------------ published figures

@@ -22,7 +22,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from published import published_entries, registered_entries  # noqa: E402
-from recipe_callbacks import Interrupt, SeenEpochs  # noqa: E402
+from recipe_callbacks import (  # noqa: E402
+    Interrupt,
+    SeenEpochs,
+    TrainingPolicies,
+    assert_mixed_training_float32_presets,
+)
 
 from keras_attention import zoo  # noqa: E402
 from keras_attention.models import (  # noqa: E402
@@ -104,6 +109,7 @@ def tiny_model(args, class_names):
     """Stands in for `train_audio.build_model`: the same classifier head
     and front end on a 2-block CNN with 8 and 16 filters."""
     keras.utils.set_random_seed(args.seed)
+    precision = common.precision_overrides(args.dtype_policy)
     backbone = AudioCNNBackbone(
         stackwise_num_filters=[8, 16],
         stackwise_pool_sizes=[2, 2],
@@ -111,12 +117,14 @@ def tiny_model(args, class_names):
         sample_rate=args.sample_rate,
         n_mels=16,
         spec_augment=not args.no_spec_augment,
+        dtype=precision["dtype"],
     )
     return AudioCNNClassifier(
         backbone,
         num_classes=len(class_names),
         class_names=list(class_names),
         clip_seconds=args.clip_seconds,
+        head_dtype=precision["head_dtype"],
     )
 
 
@@ -331,6 +339,24 @@ def test_recipe_end_to_end_then_evaluate(fake_instruments, tmp_path, tiny):
     sample = metrics["sample"]
     assert sample["examples"] == len(list(SAMPLE_DIR.glob("*.wav")))
     assert "test_soundfont (11 clips)" in card["summary"]["text"]
+
+
+def test_recipe_trains_under_mixed_precision_and_exports_float32(
+    fake_instruments, tmp_path, tiny
+):
+    root, _ = fake_instruments
+    args = _args(root, tmp_path, "--dtype-policy", "mixed_bfloat16")
+    seen = TrainingPolicies()
+    train_audio.train(args, callbacks=[seen])
+    # The front end computes in float32 under any policy.
+    assert seen.policies["log_mel"] == "float32"
+    published = tmp_path / "published"
+    assert_mixed_training_float32_presets(
+        seen, tmp_path / "run", published, evaluate.load_preset
+    )
+    card = publish.read_card(published)
+    assert card["recipe"]["arguments"]["dtype_policy"] == "mixed_bfloat16"
+    assert evaluate.main([str(published), "--data-dir", str(root)]) in (0, 1)
 
 
 def test_resume_continues_after_the_last_finished_epoch(

@@ -23,7 +23,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from published import published_entries, registered_entries  # noqa: E402
-from recipe_callbacks import Interrupt, SeenEpochs  # noqa: E402
+from recipe_callbacks import (  # noqa: E402
+    Interrupt,
+    SeenEpochs,
+    TrainingPolicies,
+    assert_mixed_training_float32_presets,
+)
 
 from keras_attention import zoo  # noqa: E402
 from keras_attention.models import (  # noqa: E402
@@ -80,15 +85,25 @@ def fake_fmnist(tmp_path):
     return folder, arrays
 
 
-def tiny_model(model_name, num_classes, image_size, class_names=None, seed=0):
+def tiny_model(
+    model_name,
+    num_classes,
+    image_size,
+    class_names=None,
+    seed=0,
+    dtype_policy="float32",
+):
     """Stands in for `train_image.build_model`: the same classifier,
-    preprocessor and head, with a backbone of 2 stages of 1 block."""
+    preprocessor, head and dtype policies, with a backbone of 2 stages of
+    1 block."""
     keras.utils.set_random_seed(seed)
+    precision = common.precision_overrides(dtype_policy)
     backbone = AttentionResNetBackbone(
         stackwise_num_blocks=[1, 1],
         stackwise_num_filters=[16, 32],
         attention="cbam",
         image_shape=(None, None, 3),
+        dtype=precision["dtype"],
     )
     return AttentionResNetImageClassifier(
         backbone,
@@ -97,6 +112,7 @@ def tiny_model(model_name, num_classes, image_size, class_names=None, seed=0):
             num_channels=3, image_size=(image_size, image_size)
         ),
         class_names=list(class_names) if class_names else None,
+        head_dtype=precision["head_dtype"],
     )
 
 
@@ -387,6 +403,7 @@ def test_training_batches_equal_what_predict_feeds_the_model():
         (["--model", "resnet18", "--lr", "-1"], "--lr"),
         (["--model", "resnet18", "--dataset", "mnist"], "invalid choice"),
         (["--model", "resnet18", "--dataset", "cifar10"], "--data-dir"),
+        (["--model", "resnet18", "--dtype-policy", "bfloat16"], "choose from"),
     ],
 )
 def test_bad_arguments_are_clear_errors(argv, message, capsys):
@@ -486,6 +503,41 @@ def test_recipe_end_to_end_then_evaluate(fake_fmnist, tmp_path, tiny):
     assert not np.array_equal(
         model.get_weights()[0], reference.get_weights()[0]
     )
+
+
+def test_recipe_trains_under_mixed_precision_and_exports_float32(
+    fake_fmnist, tmp_path, tiny
+):
+    folder, _ = fake_fmnist
+    args = _args(folder, tmp_path, "--dtype-policy", "mixed_bfloat16")
+    seen = TrainingPolicies()
+    train_image.train(args, callbacks=[seen])
+    published = tmp_path / "published"
+    assert_mixed_training_float32_presets(
+        seen, tmp_path / "run", published, evaluate.load_preset
+    )
+    card = publish.read_card(published)
+    assert card["recipe"]["arguments"]["dtype_policy"] == "mixed_bfloat16"
+    assert "--dtype-policy mixed_bfloat16" in card["recipe"]["command"]
+    assert evaluate.main([str(published), "--data-dir", str(folder)]) in (0, 1)
+    assert publish.read_card(published)["metrics"]["test_images"] == 40
+
+
+def test_float32_config_replaces_only_mixed_policies():
+    policy = {"module": "keras", "class_name": "DTypePolicy"}
+    mixed = {**policy, "config": {"name": "mixed_float16"}}
+    config = {
+        "a": [{"dtype": mixed, "units": 3}],
+        "b": {"dtype": {**policy, "config": {"name": "float32"}}},
+        "name": "mixed_up",
+    }
+    out = common.float32_config(config)
+    assert out["a"][0] == {
+        "dtype": {**policy, "config": {"name": "float32"}},
+        "units": 3,
+    }
+    assert out["b"] == config["b"] and out["name"] == "mixed_up"
+    assert config["a"][0]["dtype"]["config"]["name"] == "mixed_float16"
 
 
 def test_resume_continues_after_the_last_finished_epoch(
@@ -681,3 +733,26 @@ def test_gzip_helper_matches_debian_layout(tmp_path):
     image_data.write_idx(tmp_path / "x.gz", np.zeros((1, 2, 2), np.uint8))
     with gzip.open(tmp_path / "x.gz") as f:
         assert f.read(4) == bytes([0, 0, 8, 3])
+
+
+def test_published_weights_load_under_mixed_precision():
+    """A published float32 preset loads into a bfloat16 backbone with a
+    float32 head and predicts what the float32 model predicts."""
+    mixed = zoo.load(
+        "cbam_resnet18", dtype="mixed_bfloat16", head_dtype="float32"
+    )
+    policies = {
+        layer.name: layer.dtype_policy.name
+        for layer in mixed.backbone._flatten_layers(include_self=False)
+    }
+    assert set(policies.values()) == {"mixed_bfloat16", "float32"}
+    assert [n for n, p in policies.items() if p == "float32"] == ["images"]
+    assert mixed.get_layer("predictions").dtype_policy.name == "float32"
+    images, _, _ = demo.load_sample()
+    images = images[:32]
+    reference = zoo.load("cbam_resnet18").predict(images, verbose=0)
+    predicted = mixed.predict(images, verbose=0)
+    assert predicted.dtype == np.float32
+    agree = (predicted.argmax(1) == reference.argmax(1)).mean()
+    assert agree >= 0.9, agree
+    assert np.abs(predicted - reference).max() < 1.0

@@ -26,6 +26,10 @@ DEFAULTS = {
     "sgd": {"lr": 0.1, "weight_decay": 5e-4},
 }
 NO_DECAY = ["gamma", "beta", "bias"]
+# `--dtype-policy`: Keras dtype policies the recipes train under. Mixed
+# precision computes in bfloat16 / float16 with float32 variables; the
+# published presets are float32 models either way.
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 class RecipeError(ValueError):
@@ -121,11 +125,35 @@ def plot_curves(log_csv, out_png, title: str = "") -> Path | None:
     return out_png
 
 
+def precision_overrides(dtype_policy: str) -> dict:
+    """Builder arguments for `--dtype-policy`: the layers compute under it
+    and the head stays float32, so logits and loss are float32."""
+    return {"dtype": dtype_policy, "head_dtype": "float32"}
+
+
+def float32_config(config):
+    """`config` (a nested Keras config) with every mixed-precision dtype
+    policy replaced by float32; other values are returned as they are."""
+    if isinstance(config, list):
+        return [float32_config(value) for value in config]
+    if not isinstance(config, dict):
+        return config
+    policy = config.get("config")
+    if (
+        config.get("class_name") == "DTypePolicy"
+        and isinstance(policy, dict)
+        and str(policy.get("name", "")).startswith("mixed_")
+    ):
+        return {**config, "config": {**policy, "name": "float32"}}
+    return {key: float32_config(value) for key, value in config.items()}
+
+
 def export_copy(model: keras.Model) -> keras.Model:
-    """The trained model without its optimizer state (a task's
-    `save_to_preset` would otherwise write the optimizer's moments into
-    `task.weights.h5`)."""
-    clone = type(model).from_config(model.get_config())
+    """The trained model as a float32 model without its optimizer state (a
+    task's `save_to_preset` would otherwise write the optimizer's moments
+    into `task.weights.h5`). A model trained under mixed precision already
+    has float32 variables; its copy also computes in float32."""
+    clone = type(model).from_config(float32_config(model.get_config()))
     clone.set_weights(model.get_weights())
     return clone
 
@@ -216,6 +244,13 @@ def add_run_arguments(p, *, epochs: int, batch_size: int, lr_help: str) -> None:
         type=float,
         default=1.0,
         help="linear warmup before the cosine decay (fractions allowed)",
+    )
+    p.add_argument(
+        "--dtype-policy",
+        choices=DTYPE_POLICIES,
+        default="float32",
+        help="train under mixed precision (bfloat16 or float16 compute, "
+        "float32 variables and head); the presets are float32 either way",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(

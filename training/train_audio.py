@@ -56,6 +56,7 @@ from training.common import (  # noqa: E402
     fingerprint,
     finish_run,
     fit_run,
+    precision_overrides,
     prepare_run_dir,
     print_outputs,
     recipe_command,
@@ -120,6 +121,7 @@ RECIPE_KEYS = (
     "time_mask_seconds",
     "dropout",
     "block_dropout",
+    "dtype_policy",
     "seed",
     "steps_per_epoch",
 )
@@ -295,6 +297,7 @@ def build_model(args, class_names) -> keras.Model:
         weights=args.init,
         num_classes=len(class_names),
         **overrides,
+        **precision_overrides(args.dtype_policy),
     )
 
 

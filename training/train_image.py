@@ -51,6 +51,7 @@ from training.common import (  # noqa: E402
     check_model_task,
     finish_run,
     fit_run,
+    precision_overrides,
     prepare_run_dir,
     print_outputs,
     recipe_command,
@@ -181,6 +182,7 @@ RECIPE_KEYS = (
     "no_flip",
     "erasing",
     "val_size",
+    "dtype_policy",
     "seed",
     "limit",
     "train_subset",
@@ -198,10 +200,12 @@ def build_model(
     image_size: int,
     class_names=None,
     seed: int = 0,
+    dtype_policy: str = "float32",
 ) -> keras.Model:
     """A randomly initialised classifier whose preprocessor resizes to
     `image_size`, repeats grayscale to 3 channels and normalises with
-    ImageNet mean/std."""
+    ImageNet mean/std; its layers compute under `dtype_policy`, its head
+    in float32."""
     from keras_attention import zoo
     from keras_attention.models import image_preprocessor
 
@@ -220,6 +224,7 @@ def build_model(
         input_shape=(None, None, 3),
         preprocessor=preprocessor,
         class_names=list(class_names) if class_names else None,
+        **precision_overrides(dtype_policy),
     )
 
 
@@ -352,6 +357,7 @@ def train(args, callbacks=None, splits=None) -> dict:
         args.image_size,
         splits.class_names,
         seed=args.seed,
+        dtype_policy=args.dtype_policy,
     )
     converter = model.preprocessor.image_converter
     train_batches = image_data.ImageBatches(

@@ -57,6 +57,7 @@ def _finish(
     class_names,
     clip_seconds,
     dtype,
+    head_dtype,
     name,
 ):
     if not include_top:
@@ -86,6 +87,7 @@ def _finish(
         class_names=class_names,
         clip_seconds=clip_seconds,
         dtype=dtype,
+        head_dtype=head_dtype,
         name=name,
     )
 
@@ -113,6 +115,7 @@ def build_panns_cnn(
     spec_augment=True,
     attention_config: dict | None = None,
     dtype=None,
+    head_dtype=None,
     name: str | None = None,
 ) -> keras.Model:
     """Builds PANNs CNN6, CNN10 or CNN14 on raw waveforms.
@@ -141,7 +144,10 @@ def build_panns_cnn(
         spec_augment: True (PANNs' SpecAugment in training), False/None, or
             a dict of `SpecAugment` arguments.
         attention_config: Extra attention-layer arguments.
-        dtype: dtype policy (the log-mel front end stays float32).
+        dtype: dtype policy, e.g. `"mixed_bfloat16"` (the log-mel front end
+            stays float32).
+        head_dtype: dtype policy of the head; defaults to `dtype`.
+            `"float32"` keeps the logits in float32 under mixed precision.
         name: Model name.
     """
     if depth not in PANNS_CNNS:
@@ -185,6 +191,7 @@ def build_panns_cnn(
         class_names,
         clip_seconds,
         dtype,
+        head_dtype,
         name,
     )
 
@@ -212,6 +219,7 @@ def build_audio_resnet(
     attention_config: dict | None = None,
     stem_type: str = "imagenet",
     dtype=None,
+    head_dtype=None,
     name: str | None = None,
 ) -> keras.Model:
     """Builds an attention ResNet-18/34/50 on log-mel spectrograms.
@@ -262,6 +270,7 @@ def build_audio_resnet(
         class_names,
         clip_seconds,
         dtype,
+        head_dtype,
         name,
     )
 

@@ -111,9 +111,13 @@ class WaveformPad(keras.layers.Layer):
         return config
 
 
-def _batch_norm(axis, name):
+def _batch_norm(axis, name, dtype=None):
     return keras.layers.BatchNormalization(
-        axis=axis, epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name
+        axis=axis,
+        epsilon=BN_EPSILON,
+        momentum=BN_MOMENTUM,
+        dtype=dtype,
+        name=name,
     )
 
 
@@ -191,15 +195,21 @@ def _front_end(settings, min_frames):
     return log_mel, min_samples
 
 
-def _apply_front_end(waveforms, settings, log_mel, min_samples):
+def _apply_front_end(waveforms, settings, log_mel, min_samples, dtype):
+    """Padding and log-mel in float32; the layers after them follow the
+    backbone's `dtype` policy."""
     x = WaveformPad(min_samples, name="pad_short")(waveforms)
     x = log_mel(x)
     # (batch, frames, mels) -> (batch, frames, mels, 1).
-    x = keras.layers.Reshape((-1, settings["n_mels"], 1), name="add_channel")(x)
+    x = keras.layers.Reshape(
+        (-1, settings["n_mels"], 1), dtype=dtype, name="add_channel"
+    )(x)
     # PANNs' bn0: one normalisation per mel bin.
-    x = _batch_norm(2, "mel_bn")(x)
+    x = _batch_norm(2, "mel_bn", dtype=dtype)(x)
     if settings["spec_augment"] is not None:
-        x = SpecAugment(**settings["spec_augment"], name="spec_augment")(x)
+        x = SpecAugment(
+            **settings["spec_augment"], dtype=dtype, name="spec_augment"
+        )(x)
     return x
 
 
@@ -372,7 +382,7 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
         waveforms = keras.layers.Input(
             shape=settings["waveform_shape"], name="waveforms"
         )
-        x = _apply_front_end(waveforms, settings, log_mel, min_samples)
+        x = _apply_front_end(waveforms, settings, log_mel, min_samples, dtype)
         stage_attention = attention in STAGE_ATTENTION
         kernel = 3 if block_type == "double3x3" else 5
         num_convs = 2 if block_type == "double3x3" else 1
@@ -385,10 +395,13 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
                     padding="same",
                     use_bias=False,
                     data_format="channels_last",
+                    dtype=dtype,
                     name=f"{prefix}_conv{c + 1}",
                 )(x)
-                x = _batch_norm(-1, f"{prefix}_bn{c + 1}")(x)
-                x = keras.layers.ReLU(name=f"{prefix}_relu{c + 1}")(x)
+                x = _batch_norm(-1, f"{prefix}_bn{c + 1}", dtype)(x)
+                x = keras.layers.ReLU(
+                    name=f"{prefix}_relu{c + 1}", dtype=dtype
+                )(x)
             if attention is not None and not stage_attention:
                 x = _block_attention(
                     attention,
@@ -396,14 +409,18 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
                     i,
                     f"{prefix}_attention",
                     "channels_last",
+                    dtype,
                 )(x)
             if pool > 1:
                 x = keras.layers.AveragePooling2D(
-                    pool, data_format="channels_last", name=f"{prefix}_pool"
+                    pool,
+                    data_format="channels_last",
+                    dtype=dtype,
+                    name=f"{prefix}_pool",
                 )(x)
             if block_dropout:
                 x = keras.layers.Dropout(
-                    block_dropout, name=f"{prefix}_dropout"
+                    block_dropout, dtype=dtype, name=f"{prefix}_dropout"
                 )(x)
             if stage_attention and i < len(filters) - 1:
                 x = _block_attention(
@@ -412,6 +429,7 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
                     i,
                     f"{prefix}_bam",
                     "channels_last",
+                    dtype,
                 )(x)
 
         super().__init__(inputs=waveforms, outputs=x, dtype=dtype, **kwargs)
@@ -525,7 +543,7 @@ class AudioResNetBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
         waveforms = keras.layers.Input(
             shape=settings["waveform_shape"], name="waveforms"
         )
-        x = _apply_front_end(waveforms, settings, log_mel, min_samples)
+        x = _apply_front_end(waveforms, settings, log_mel, min_samples, dtype)
         x = resnet(x)
         super().__init__(inputs=waveforms, outputs=x, dtype=dtype, **kwargs)
 

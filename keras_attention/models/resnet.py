@@ -104,6 +104,7 @@ def build_resnet(
     class_names=None,
     data_format: str | None = None,
     dtype=None,
+    head_dtype=None,
     name: str | None = None,
 ) -> keras.Model:
     """Builds a ResNet v1.5 of `depth` 18, 34, 50 or 101 with `attention`.
@@ -128,7 +129,12 @@ def build_resnet(
         dropout: Dropout before the head.
         class_names: Optional label names of the head.
         data_format: "channels_last" or "channels_first".
-        dtype: dtype policy.
+        dtype: dtype policy, e.g. `"mixed_bfloat16"` for mixed precision
+            (variables stay float32).
+        head_dtype: dtype policy of the classifier head (pooling, dropout,
+            logits); defaults to `dtype`. `"float32"` keeps the logits in
+            float32 under mixed precision. Keras-hub does not serialize it:
+            a reloaded classifier's head follows the backbone's policy.
         name: Model name.
     """
     if depth not in RESNET_DEPTHS:
@@ -195,6 +201,7 @@ def build_resnet(
         dropout=dropout,
         class_names=class_names,
         dtype=dtype,
+        head_dtype=head_dtype,
         name=name,
     )
 

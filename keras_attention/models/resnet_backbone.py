@@ -25,17 +25,18 @@ BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.9
 
 
-def _batch_norm(axis, name, zero_init=False):
+def _batch_norm(axis, name, zero_init=False, dtype=None):
     return keras.layers.BatchNormalization(
         axis=axis,
         epsilon=BN_EPSILON,
         momentum=BN_MOMENTUM,
         gamma_initializer="zeros" if zero_init else "ones",
+        dtype=dtype,
         name=name,
     )
 
 
-def _conv(filters, kernel_size, strides, data_format, name):
+def _conv(filters, kernel_size, strides, data_format, name, dtype=None):
     return keras.layers.Conv2D(
         filters,
         kernel_size,
@@ -46,12 +47,13 @@ def _conv(filters, kernel_size, strides, data_format, name):
             2.0, mode="fan_out", distribution="untruncated_normal"
         ),
         data_format=data_format,
+        dtype=dtype,
         name=name,
     )
 
 
 def _block_attention(
-    attention, attention_config, stage_index, name, data_format
+    attention, attention_config, stage_index, name, data_format, dtype=None
 ):
     if attention is None:
         return None
@@ -61,7 +63,7 @@ def _block_attention(
         config.update(stage_config[stage_index] or {})
     # The backbone's layout, not the global default.
     config["data_format"] = data_format
-    return get_attention(attention, name=name, **config)
+    return get_attention(attention, name=name, dtype=dtype, **config)
 
 
 def apply_block(
@@ -72,9 +74,11 @@ def apply_block(
     data_format,
     attention=None,
     name="block",
+    dtype=None,
 ):
     """One residual block; `attention` (a layer or None) goes on the
-    residual branch after its last batch norm, before the addition."""
+    residual branch after its last batch norm, before the addition.
+    `dtype` is the dtype policy of the block's layers."""
     axis = _utils.channel_axis(data_format, 4)
     expansion = 4 if block_type == "bottleneck" else 1
     out_channels = filters * expansion
@@ -82,28 +86,35 @@ def apply_block(
     shortcut = x
     if strides != 1 or in_channels != out_channels:
         shortcut = _conv(
-            out_channels, 1, strides, data_format, f"{name}_shortcut_conv"
+            out_channels,
+            1,
+            strides,
+            data_format,
+            f"{name}_shortcut_conv",
+            dtype,
         )(x)
-        shortcut = _batch_norm(axis, f"{name}_shortcut_bn")(shortcut)
+        shortcut = _batch_norm(axis, f"{name}_shortcut_bn", dtype=dtype)(
+            shortcut
+        )
     if block_type == "basic":
-        x = _conv(filters, 3, strides, data_format, f"{name}_conv1")(x)
-        x = _batch_norm(axis, f"{name}_bn1")(x)
-        x = keras.layers.ReLU(name=f"{name}_relu1")(x)
-        x = _conv(filters, 3, 1, data_format, f"{name}_conv2")(x)
-        x = _batch_norm(axis, f"{name}_bn2")(x)
+        x = _conv(filters, 3, strides, data_format, f"{name}_conv1", dtype)(x)
+        x = _batch_norm(axis, f"{name}_bn1", dtype=dtype)(x)
+        x = keras.layers.ReLU(name=f"{name}_relu1", dtype=dtype)(x)
+        x = _conv(filters, 3, 1, data_format, f"{name}_conv2", dtype)(x)
+        x = _batch_norm(axis, f"{name}_bn2", dtype=dtype)(x)
     else:
-        x = _conv(filters, 1, 1, data_format, f"{name}_conv1")(x)
-        x = _batch_norm(axis, f"{name}_bn1")(x)
-        x = keras.layers.ReLU(name=f"{name}_relu1")(x)
-        x = _conv(filters, 3, strides, data_format, f"{name}_conv2")(x)
-        x = _batch_norm(axis, f"{name}_bn2")(x)
-        x = keras.layers.ReLU(name=f"{name}_relu2")(x)
-        x = _conv(out_channels, 1, 1, data_format, f"{name}_conv3")(x)
-        x = _batch_norm(axis, f"{name}_bn3")(x)
+        x = _conv(filters, 1, 1, data_format, f"{name}_conv1", dtype)(x)
+        x = _batch_norm(axis, f"{name}_bn1", dtype=dtype)(x)
+        x = keras.layers.ReLU(name=f"{name}_relu1", dtype=dtype)(x)
+        x = _conv(filters, 3, strides, data_format, f"{name}_conv2", dtype)(x)
+        x = _batch_norm(axis, f"{name}_bn2", dtype=dtype)(x)
+        x = keras.layers.ReLU(name=f"{name}_relu2", dtype=dtype)(x)
+        x = _conv(out_channels, 1, 1, data_format, f"{name}_conv3", dtype)(x)
+        x = _batch_norm(axis, f"{name}_bn3", dtype=dtype)(x)
     if attention is not None:
         x = attention(x)
-    x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
-    return keras.layers.ReLU(name=f"{name}_out")(x)
+    x = keras.layers.Add(name=f"{name}_add", dtype=dtype)([shortcut, x])
+    return keras.layers.ReLU(name=f"{name}_out", dtype=dtype)(x)
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
@@ -195,17 +206,18 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
         image_input = keras.layers.Input(shape=image_shape, name="images")
         x = image_input
         if stem_type == "imagenet":
-            x = _conv(64, 7, 2, data_format, "stem_conv")(x)
+            x = _conv(64, 7, 2, data_format, "stem_conv", dtype)(x)
         else:
-            x = _conv(64, 3, 1, data_format, "stem_conv")(x)
-        x = _batch_norm(axis, "stem_bn")(x)
-        x = keras.layers.ReLU(name="stem_relu")(x)
+            x = _conv(64, 3, 1, data_format, "stem_conv", dtype)(x)
+        x = _batch_norm(axis, "stem_bn", dtype=dtype)(x)
+        x = keras.layers.ReLU(name="stem_relu", dtype=dtype)(x)
         if stem_type == "imagenet":
             x = keras.layers.MaxPooling2D(
                 3,
                 2,
                 padding="same",
                 data_format=data_format,
+                dtype=dtype,
                 name="stem_pool",
             )(x)
         num_stages = len(stackwise_num_blocks)
@@ -222,6 +234,7 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
                         s,
                         f"{block_name}_attention",
                         data_format,
+                        dtype,
                     )
                 x = apply_block(
                     x,
@@ -231,6 +244,7 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
                     data_format=data_format,
                     attention=block_attention,
                     name=block_name,
+                    dtype=dtype,
                 )
             if stage_attention and s < num_stages - 1:
                 bam = _block_attention(
@@ -239,6 +253,7 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
                     s,
                     f"stage{s + 1}_bam",
                     data_format,
+                    dtype,
                 )
                 x = bam(x)
 
