@@ -514,3 +514,29 @@ def test_demo_audio_step_reproduces_the_card(tmp_path):
         card["metrics"]["sample"]["accuracy"], abs=0.05
     )
     assert "names the instrument family" in out.stdout
+
+
+def test_build_model_from_published_weights_under_mixed_precision(tmp_path):
+    """The recipe's own builder (not the tiny stand-in): `--init` published
+    weights with a new head, under `--dtype-policy mixed_bfloat16`."""
+    args = _args(
+        tmp_path,
+        tmp_path,
+        "--init",
+        "instruments",
+        "--dtype-policy",
+        "mixed_bfloat16",
+    )
+    model = train_audio.build_model(args, FAMILIES[:3])
+    assert model.output_shape == (None, 3)
+    assert model.backbone.get_layer("block1_conv1").compute_dtype == "bfloat16"
+    assert model.get_layer("predictions").dtype_policy.name == "float32"
+    published = zoo.load("cbam_cnn10")
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(
+            model.backbone.get_layer("block1_conv1").kernel
+        ),
+        keras.ops.convert_to_numpy(
+            published.backbone.get_layer("block1_conv1").kernel
+        ),
+    )

@@ -756,3 +756,13 @@ def test_published_weights_load_under_mixed_precision():
     agree = (predicted.argmax(1) == reference.argmax(1)).mean()
     assert agree >= 0.9, agree
     assert np.abs(predicted - reference).max() < 1.0
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_build_model_uses_the_dtype_policy(policy):
+    """The recipe's own builder (not the tiny stand-in)."""
+    model = train_image.build_model("eca_resnet18", 10, 32, dtype_policy=policy)
+    conv = model.backbone.get_layer("stage1_block1_conv1")
+    assert conv.dtype_policy.name == policy
+    assert model.get_layer("predictions").dtype_policy.name == "float32"
+    assert model.preprocessor.image_converter.image_size == (32, 32)
