@@ -25,6 +25,7 @@ from keras_attention.layers.log_mel import LogMelSpectrogram
 from keras_attention.layers.spec_augment import SpecAugment
 from keras_attention.models.resnet_backbone import (
     AttentionResNetBackbone,
+    _batch_norm,
     _block_attention,
 )
 
@@ -33,8 +34,6 @@ AUDIO_BLOCK_TYPES = ("double3x3", "single5x5")
 BLOCK_ATTENTION = ("se", "cbam", "eca")
 STAGE_ATTENTION = ("bam",)
 # PyTorch's batch-norm defaults (momentum 0.1 = Keras 0.9), as in PANNs.
-BN_EPSILON = 1e-5
-BN_MOMENTUM = 0.9
 # PANNs' SpecAugment: 2 time stripes < 64 frames, 2 frequency stripes < 8.
 PANNS_SPEC_AUGMENT = {
     "time_masks": 2,
@@ -109,16 +108,6 @@ class WaveformPad(keras.layers.Layer):
         config.pop("dtype", None)
         config["min_samples"] = self.min_samples
         return config
-
-
-def _batch_norm(axis, name, dtype=None):
-    return keras.layers.BatchNormalization(
-        axis=axis,
-        epsilon=BN_EPSILON,
-        momentum=BN_MOMENTUM,
-        dtype=dtype,
-        name=name,
-    )
 
 
 def _check_waveform_shape(cls_name, shape):
@@ -398,7 +387,7 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
                     dtype=dtype,
                     name=f"{prefix}_conv{c + 1}",
                 )(x)
-                x = _batch_norm(-1, f"{prefix}_bn{c + 1}", dtype)(x)
+                x = _batch_norm(-1, f"{prefix}_bn{c + 1}", dtype=dtype)(x)
                 x = keras.layers.ReLU(
                     name=f"{prefix}_relu{c + 1}", dtype=dtype
                 )(x)
