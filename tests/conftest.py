@@ -32,3 +32,13 @@ def _clean_keras_state():
 def backend() -> str:
     """Name of the Keras backend the suite runs on."""
     return keras.backend.backend()
+
+
+@pytest.fixture(params=["auto", "channels_last"])
+def nchw_conv(request, monkeypatch) -> str:
+    """Runs a test twice: with the device's own channels-first
+    convolutions where it has them (`auto`), and with the fallback that
+    computes them channels-last forced on (what a TensorFlow CPU without
+    oneDNN gets), so that path is tested on every machine."""
+    monkeypatch.setenv("KERAS_ATTENTION_NCHW_CONV", request.param)
+    return request.param

@@ -76,6 +76,54 @@ def test_layer_checks(case, check):
     check_layer(LAYERS[name], KWARGS[name], SHAPES[dims], checks=(check,))
 
 
+# ------------------------------------------- channels-first without NCHW
+
+
+def _convolutions(layer) -> list:
+    return [
+        sub
+        for sub in layer._flatten_layers(include_self=False)
+        if isinstance(sub, keras.layers.Conv1D | keras.layers.Conv2D)
+    ]
+
+
+@pytest.mark.parametrize("name", ["SpatialAttention", "CBAM", "BAM"], ids=str)
+@pytest.mark.parametrize("dims", list(SHAPES))
+def test_channels_first_without_nchw_convolutions(
+    name, dims, monkeypatch, tmp_path
+):
+    """With channels-first convolutions forced off (a TensorFlow CPU
+    without oneDNN), a channels-first layer computes its convolutions
+    channels-last, and still matches the channels-last layer exactly,
+    weights, attention maps and a `.keras` round trip included."""
+    monkeypatch.setenv("KERAS_ATTENTION_NCHW_CONV", "channels_last")
+    check_layer(
+        LAYERS[name], KWARGS[name], SHAPES[dims], checks=("channels_first",)
+    )
+    shape = SHAPES[dims]
+    first_shape = (shape[0], shape[-1], *shape[1:-1])
+    layer = LAYERS[name](**KWARGS[name], data_format="channels_first")
+    layer.build(first_shape)
+    convs = _convolutions(layer)
+    assert convs, "the layer has convolutions"
+    assert {conv.data_format for conv in convs} == {"channels_last"}
+    assert layer.get_config()["data_format"] == "channels_first"
+    inputs = keras.Input(first_shape[1:])
+    model = keras.Model(inputs, layer(inputs))
+    x = np.transpose(
+        random_input(shape), (0, len(shape) - 1, *range(1, len(shape) - 1))
+    )
+    path = tmp_path / "model.keras"
+    model.save(path)
+    # The saved model reloads, and runs, with native kernels where the
+    # device has them and with the fallback where it does not.
+    monkeypatch.setenv("KERAS_ATTENTION_NCHW_CONV", "auto")
+    reloaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(
+        to_numpy(reloaded(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-5
+    )
+
+
 # ---------------------------------------------------------------- attention
 
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import re
+import subprocess
+import sys
+import textwrap
 
 import keras
 import numpy as np
 import pytest
 
 from keras_attention import zoo
-from keras_attention.layers import BAM
+from keras_attention.layers import BAM, _layout
 from keras_attention.models import build_resnet
 from keras_attention.zoo import catalog
 
@@ -302,20 +306,31 @@ def test_one_channel_input():
     assert np.all(np.isfinite(y))
 
 
-def test_channels_first_matches_channels_last():
+@pytest.mark.parametrize("attention", ["cbam", "bam"])
+def test_channels_first_matches_channels_last(attention, nchw_conv):
     kwargs = dict(include_top=False, attention_config={"reduction": 4})
-    last = build_resnet(18, "cbam", input_shape=(64, 64, 3), **kwargs)
+    last = build_resnet(18, attention, input_shape=(64, 64, 3), **kwargs)
     first = build_resnet(
         18,
-        "cbam",
+        attention,
         input_shape=(3, 64, 64),
         data_format="channels_first",
         **kwargs,
     )
     assert first.output_shape == (None, 512, 2, 2)
+    assert first.data_format == "channels_first"
+    # Natively channels-first where the device runs NCHW convolutions;
+    # channels-last between two transposes where it does not (forced by
+    # `nchw_conv="channels_last"` on every machine).
+    inner = _layout.conv_data_format("channels_first")
+    if nchw_conv == "channels_last":
+        assert inner == "channels_last"
     for layer in first.layers:
         if hasattr(layer, "data_format"):
-            assert layer.data_format == "channels_first", layer.name
+            assert layer.data_format == inner, layer.name
+    assert (inner == "channels_last") == (
+        "to_channels_last" in [layer.name for layer in first.layers]
+    )
     # Kernels have the same layout in both formats.
     rng = np.random.default_rng(SEED)
     weights = [
@@ -332,6 +347,49 @@ def test_channels_first_matches_channels_last():
     np.testing.assert_allclose(
         np.transpose(actual, (0, 2, 3, 1)), expected, rtol=1e-4, atol=1e-4
     )
+
+
+_NO_ONEDNN_SCRIPT = textwrap.dedent(
+    """
+    import numpy as np
+    from keras_attention.layers import _layout
+    from keras_attention.models import build_resnet
+
+    print("native", _layout.channels_first_conv_supported())
+    model = build_resnet(
+        18, "cbam", num_classes=3, input_shape=(3, 32, 32),
+        data_format="channels_first",
+    )
+    x = np.random.default_rng(0).normal(size=(4, 3, 32, 32))
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    model.fit(x.astype("float32"), np.array([0, 1, 2, 0]), verbose=0)
+    print("predict", model.predict(x.astype("float32"), verbose=0).shape)
+    """
+)
+
+
+def test_channels_first_on_a_cpu_without_onednn(backend):
+    """TensorFlow without oneDNN (`TF_ENABLE_ONEDNN_OPTS=0`, as on CPUs
+    it does not enable oneDNN for) has no NCHW convolution on the CPU. A
+    fresh process finds that with its probe, and a channels-first CBAM
+    ResNet still trains and predicts. JAX and torch run NCHW natively."""
+    env = {
+        **os.environ,
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+        "CUDA_VISIBLE_DEVICES": "",
+        "KERAS_BACKEND": backend,
+    }
+    env.pop("KERAS_ATTENTION_NCHW_CONV", None)
+    result = subprocess.run(
+        [sys.executable, "-c", _NO_ONEDNN_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"native {backend != 'tensorflow'}" in result.stdout
+    assert "predict (4, 3)" in result.stdout
 
 
 @pytest.mark.parametrize(

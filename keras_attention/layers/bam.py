@@ -6,7 +6,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_attention.layers import _utils
+from keras_attention.layers import _layout, _utils
 
 FUSIONS = ("sum", "product")
 
@@ -108,7 +108,6 @@ class BAM(keras.layers.Layer):
         name = type(self).__name__
         _utils.check_input_rank(name, input_shape, (3, 4))
         rank = len(input_shape)
-        axis = _utils.channel_axis(self.data_format, rank)
         channels = _utils.num_channels(name, input_shape, self.data_format)
         hidden = _utils.reduced_width(
             channels, self.reduction, 1, self.min_channels
@@ -126,7 +125,13 @@ class BAM(keras.layers.Layer):
         self.channel_reduce.build((None, channels))
         self.channel_batch_norm.build((None, hidden))
         self.channel_expand.build((None, hidden))
-        # Spatial branch.
+        # Spatial branch, in channels-last where the device has no
+        # channels-first convolution (see `_layout`).
+        self._spatial_format = _layout.conv_data_format(self.data_format)
+        axis = _utils.channel_axis(self._spatial_format, rank)
+        input_shape = _layout.convert_shape(
+            input_shape, self.data_format, self._spatial_format
+        )
         conv_cls = keras.layers.Conv1D if rank == 3 else keras.layers.Conv2D
 
         def conv(filters, kernel, dilation, name):
@@ -135,7 +140,7 @@ class BAM(keras.layers.Layer):
                 kernel,
                 padding="same",
                 dilation_rate=dilation,
-                data_format=self.data_format,
+                data_format=self._spatial_format,
                 dtype=policy,
                 name=name,
             )
@@ -169,14 +174,15 @@ class BAM(keras.layers.Layer):
         mc = self.channel_reduce(pooled)
         mc = ops.relu(self.channel_batch_norm(mc, training=training))
         mc = self.channel_expand(mc)
-        ms = self.spatial_reduce(inputs)
+        ms = _layout.convert(inputs, self.data_format, self._spatial_format)
+        ms = self.spatial_reduce(ms)
         ms = ops.relu(self.spatial_reduce_batch_norm(ms, training=training))
         for layer, norm in zip(
             self.dilated_convs, self.dilated_batch_norms, strict=True
         ):
             ms = ops.relu(norm(layer(ms), training=training))
         ms = self.spatial_project(ms)
-        return mc, ms
+        return mc, _layout.convert(ms, self._spatial_format, self.data_format)
 
     def call(self, inputs, training=None):
         mc, ms = self._branches(inputs, training=training)

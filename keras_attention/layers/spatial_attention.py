@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_attention.layers import _utils
+from keras_attention.layers import _layout, _utils
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
@@ -77,30 +77,38 @@ class SpatialAttention(keras.layers.Layer):
         name = type(self).__name__
         _utils.check_input_rank(name, input_shape, (3, 4))
         rank = len(input_shape)
+        # The gate's own layout: channels-last where the device has no
+        # channels-first convolution (see `_layout`).
+        self._gate_format = _layout.conv_data_format(self.data_format)
+        gate_axis = _utils.channel_axis(self._gate_format, rank)
         conv_cls = keras.layers.Conv1D if rank == 3 else keras.layers.Conv2D
         self.conv = conv_cls(
             1,
             self.kernel_size,
             padding="same",
             use_bias=False,
-            data_format=self.data_format,
+            data_format=self._gate_format,
             dtype=self.dtype_policy,
             name="conv",
         )
-        pooled_shape = list(input_shape)
-        pooled_shape[_utils.channel_axis(self.data_format, rank)] = 2
+        pooled_shape = list(
+            _layout.convert_shape(
+                input_shape, self.data_format, self._gate_format
+            )
+        )
+        pooled_shape[gate_axis] = 2
         self.conv.build(tuple(pooled_shape))
         if self.use_batch_norm:
             gamma = "zeros" if self.zero_init_batch_norm else "ones"
             self.batch_norm = keras.layers.BatchNormalization(
-                axis=_utils.channel_axis(self.data_format, rank),
+                axis=gate_axis,
                 epsilon=self.batch_norm_epsilon,
                 momentum=self.batch_norm_momentum,
                 gamma_initializer=gamma,
                 dtype=self.dtype_policy,
                 name="batch_norm",
             )
-            pooled_shape[_utils.channel_axis(self.data_format, rank)] = 1
+            pooled_shape[gate_axis] = 1
             self.batch_norm.build(tuple(pooled_shape))
 
     def _mask(self, inputs, training=None):
@@ -117,10 +125,12 @@ class SpatialAttention(keras.layers.Layer):
             ],
             axis=axis,
         )
+        pooled = _layout.convert(pooled, self.data_format, self._gate_format)
         logits = self.conv(pooled)
         if self.use_batch_norm:
             logits = self.batch_norm(logits, training=training)
-        return self.gate_activation(logits)  # channel axis of size 1
+        mask = self.gate_activation(logits)  # channel axis of size 1
+        return _layout.convert(mask, self._gate_format, self.data_format)
 
     def call(self, inputs, training=None):
         return inputs * self._mask(inputs, training=training)

@@ -35,10 +35,11 @@ def image_preprocessor(
     mean=IMAGENET_MEAN,
     std=IMAGENET_STD,
     image_size=None,
+    data_format=None,
 ) -> AttentionResNetImageClassifierPreprocessor:
     """A preprocessor mapping [0, 255] images to `(x / 255 - mean) / std`,
     adapting grayscale/RGB to `num_channels` and resizing to `image_size`
-    (None keeps the input size)."""
+    (None keeps the input size), for images in `data_format`."""
     mean = list(mean)[:num_channels] if num_channels <= len(mean) else mean
     std = list(std)[:num_channels] if num_channels <= len(std) else std
     converter = AttentionResNetImageConverter(
@@ -46,6 +47,7 @@ def image_preprocessor(
         image_size=image_size,
         scale=[1.0 / (255.0 * s) for s in std],
         offset=[-m / s for m, s in zip(mean, std, strict=True)],
+        data_format=data_format,
     )
     return AttentionResNetImageClassifierPreprocessor(converter)
 
@@ -190,7 +192,7 @@ def build_resnet(
     channel_axis = 0 if data_format == "channels_first" else -1
     if preprocessor is None:
         preprocessor = image_preprocessor(
-            num_channels=input_shape[channel_axis]
+            num_channels=input_shape[channel_axis], data_format=data_format
         )
     return AttentionResNetImageClassifier(
         backbone=backbone,

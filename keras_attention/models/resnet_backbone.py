@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 import keras_hub
 
-from keras_attention.layers import _utils
+from keras_attention.layers import _layout, _utils
 from keras_attention.layers.factory import ATTENTION_LAYERS, get_attention
 
 BLOCK_TYPES = ("basic", "bottleneck")
@@ -192,7 +192,11 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
                 f"{stackwise_num_blocks} and {stackwise_num_filters}"
             )
         data_format = _utils.standardize_data_format(name, data_format)
-        axis = _utils.channel_axis(data_format, 4)
+        # Where the device has no channels-first convolution, a
+        # channels-first backbone computes channels-last between two
+        # transposes: same inputs, outputs, weights and config.
+        layout = _layout.conv_data_format(data_format)
+        axis = _utils.channel_axis(layout, 4)
         stage_attention = attention in STAGE_ATTENTION
         if attention == "cbam":
             # The official CBAM ResNets zero-initialise the spatial gate's
@@ -205,10 +209,14 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
         # === Functional model ===
         image_input = keras.layers.Input(shape=image_shape, name="images")
         x = image_input
+        if layout != data_format:
+            x = keras.layers.Permute(
+                (2, 3, 1), dtype=dtype, name="to_channels_last"
+            )(x)
         if stem_type == "imagenet":
-            x = _conv(64, 7, 2, data_format, "stem_conv", dtype)(x)
+            x = _conv(64, 7, 2, layout, "stem_conv", dtype)(x)
         else:
-            x = _conv(64, 3, 1, data_format, "stem_conv", dtype)(x)
+            x = _conv(64, 3, 1, layout, "stem_conv", dtype)(x)
         x = _batch_norm(axis, "stem_bn", dtype=dtype)(x)
         x = keras.layers.ReLU(name="stem_relu", dtype=dtype)(x)
         if stem_type == "imagenet":
@@ -216,7 +224,7 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
                 3,
                 2,
                 padding="same",
-                data_format=data_format,
+                data_format=layout,
                 dtype=dtype,
                 name="stem_pool",
             )(x)
@@ -233,7 +241,7 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
                         attention_config,
                         s,
                         f"{block_name}_attention",
-                        data_format,
+                        layout,
                         dtype,
                     )
                 x = apply_block(
@@ -241,7 +249,7 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
                     filters,
                     strides=1 if (s == 0 or b > 0) else 2,
                     block_type=block_type,
-                    data_format=data_format,
+                    data_format=layout,
                     attention=block_attention,
                     name=block_name,
                     dtype=dtype,
@@ -252,10 +260,14 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
                     attention_config,
                     s,
                     f"stage{s + 1}_bam",
-                    data_format,
+                    layout,
                     dtype,
                 )
                 x = bam(x)
+        if layout != data_format:
+            x = keras.layers.Permute(
+                (3, 1, 2), dtype=dtype, name="to_channels_first"
+            )(x)
 
         super().__init__(inputs=image_input, outputs=x, dtype=dtype, **kwargs)
 
