@@ -6,15 +6,30 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BACKENDS ?= tensorflow jax torch
 PYTEST_ARGS ?=
+# Exact versions the suite last passed with; `make lock` refreshes them.
+LOCK := constraints.txt
+EXTRAS := tensorflow,jax,torch,audio,viz,dev,docs
+# PyTorch's CPU-only build, by its local version (`+cpu`), so that no
+# resolver can swap in the CUDA build and its nvidia packages. pip takes it
+# from a wheel it already sees (a find-links folder or cache); elsewhere
+# from PyTorch's CPU index. PyPI itself has no `+cpu` builds.
+TORCH ?= $(shell sed -n 's/^torch==//p' $(LOCK))
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup demo test test-one lint docs docs-serve bench clean
+.PHONY: setup demo test test-one lint docs docs-serve bench clean lock
 
-$(STAMP): pyproject.toml Makefile
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	# torch is pinned to the CPU wheel: a looser pin pulls multi-GB CUDA wheels.
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[tensorflow,jax,torch,audio,viz,dev,docs]"
+# $(1): the venv's bin folder; $(2): extra pip arguments (constraints).
+define install
+	test -x $(1)/python || $(PYTHON) -m venv $(dir $(1))
+	$(1)/pip install -q --upgrade pip
+	$(1)/pip install -q $(2) "torch==$(TORCH)" 2>/dev/null \
+	  || $(1)/pip install -q $(2) "torch==$(TORCH)" \
+	       --extra-index-url $(TORCH_CPU_INDEX)
+	$(1)/pip install -q $(2) -e ".[$(EXTRAS)]"
+endef
+
+$(STAMP): pyproject.toml Makefile $(LOCK)
+	$(call install,$(BIN),-c $(LOCK))
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -44,5 +59,21 @@ docs-serve: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/layer_overhead.py
 
+# Refreshes the lock: the newest releases that pyproject.toml allows (torch
+# stays the CPU build $(TORCH); `make lock TORCH=...` moves it) in a
+# separate venv, the whole suite on all three backends, and only if it
+# passes, their versions into $(LOCK).
+LOCK_VENV := .venv-lock
+lock:
+	rm -rf $(LOCK_VENV)
+	$(call install,$(LOCK_VENV)/bin,)
+	KERAS_ATTENTION_LOCK_REFRESH=1 $(MAKE) test VENV=$(LOCK_VENV) \
+	  STAMP=$(LOCK_VENV)/bin/python
+	{ sed -n '/^#/p' $(LOCK); \
+	  $(LOCK_VENV)/bin/pip freeze --exclude-editable | grep -v '^#'; \
+	} > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	rm -rf $(LOCK_VENV)
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) $(LOCK_VENV) build dist *.egg-info .pytest_cache
