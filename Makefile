@@ -46,8 +46,8 @@ test: $(STAMP)
 	done; exit $$status
 
 lint: $(STAMP)
-	$(BIN)/ruff check keras_attention tests training benchmarks
-	$(BIN)/ruff format --check keras_attention tests training benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The documentation site (mkdocs.yml, docs/); `docs` fails on any warning.
 docs: $(STAMP)

@@ -23,17 +23,14 @@ from keras import ops
 from keras_attention.layers.factory import ATTENTION_LAYERS, get_attention
 from keras_attention.layers.log_mel import LogMelSpectrogram
 from keras_attention.layers.spec_augment import SpecAugment
-from keras_attention.models.resnet_backbone import (
-    AttentionResNetBackbone,
-    _batch_norm,
-    _block_attention,
+from keras_attention.models.blocks import (
+    STAGE_ATTENTION,
+    batch_norm,
+    block_attention,
 )
+from keras_attention.models.resnet_backbone import AttentionResNetBackbone
 
 AUDIO_BLOCK_TYPES = ("double3x3", "single5x5")
-# Attention inside every conv block vs. between blocks.
-BLOCK_ATTENTION = ("se", "cbam", "eca")
-STAGE_ATTENTION = ("bam",)
-# PyTorch's batch-norm defaults (momentum 0.1 = Keras 0.9), as in PANNs.
 # PANNs' SpecAugment: 2 time stripes < 64 frames, 2 frequency stripes < 8.
 PANNS_SPEC_AUGMENT = {
     "time_masks": 2,
@@ -194,7 +191,7 @@ def _apply_front_end(waveforms, settings, log_mel, min_samples, dtype):
         (-1, settings["n_mels"], 1), dtype=dtype, name="add_channel"
     )(x)
     # PANNs' bn0: one normalisation per mel bin.
-    x = _batch_norm(2, "mel_bn", dtype=dtype)(x)
+    x = batch_norm(2, "mel_bn", dtype=dtype)(x)
     if settings["spec_augment"] is not None:
         x = SpecAugment(
             **settings["spec_augment"], dtype=dtype, name="spec_augment"
@@ -387,12 +384,12 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
                     dtype=dtype,
                     name=f"{prefix}_conv{c + 1}",
                 )(x)
-                x = _batch_norm(-1, f"{prefix}_bn{c + 1}", dtype=dtype)(x)
+                x = batch_norm(-1, f"{prefix}_bn{c + 1}", dtype=dtype)(x)
                 x = keras.layers.ReLU(
                     name=f"{prefix}_relu{c + 1}", dtype=dtype
                 )(x)
             if attention is not None and not stage_attention:
-                x = _block_attention(
+                x = block_attention(
                     attention,
                     attention_config,
                     i,
@@ -412,7 +409,7 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
                     block_dropout, dtype=dtype, name=f"{prefix}_dropout"
                 )(x)
             if stage_attention and i < len(filters) - 1:
-                x = _block_attention(
+                x = block_attention(
                     attention,
                     attention_config,
                     i,

@@ -13,57 +13,15 @@ import keras_hub
 
 from keras_attention.layers import _layout, _utils
 from keras_attention.layers.factory import ATTENTION_LAYERS, get_attention
+from keras_attention.models.blocks import (
+    STAGE_ATTENTION,
+    batch_norm,
+    block_attention,
+    conv2d,
+)
 
 BLOCK_TYPES = ("basic", "bottleneck")
 STEM_TYPES = ("imagenet", "small")
-# Attention inside every residual branch vs. between stages.
-BLOCK_ATTENTION = ("se", "cbam", "eca")
-STAGE_ATTENTION = ("bam",)
-
-# torchvision's batch-norm settings (PyTorch momentum 0.1 = Keras 0.9).
-BN_EPSILON = 1e-5
-BN_MOMENTUM = 0.9
-
-
-def _batch_norm(axis, name, zero_init=False, dtype=None):
-    return keras.layers.BatchNormalization(
-        axis=axis,
-        epsilon=BN_EPSILON,
-        momentum=BN_MOMENTUM,
-        gamma_initializer="zeros" if zero_init else "ones",
-        dtype=dtype,
-        name=name,
-    )
-
-
-def _conv(filters, kernel_size, strides, data_format, name, dtype=None):
-    return keras.layers.Conv2D(
-        filters,
-        kernel_size,
-        strides=strides,
-        padding="same",
-        use_bias=False,
-        kernel_initializer=keras.initializers.VarianceScaling(
-            2.0, mode="fan_out", distribution="untruncated_normal"
-        ),
-        data_format=data_format,
-        dtype=dtype,
-        name=name,
-    )
-
-
-def _block_attention(
-    attention, attention_config, stage_index, name, data_format, dtype=None
-):
-    if attention is None:
-        return None
-    config = dict(attention_config or {})
-    stage_config = config.pop("per_stage", None)
-    if stage_config:
-        config.update(stage_config[stage_index] or {})
-    # The backbone's layout, not the global default.
-    config["data_format"] = data_format
-    return get_attention(attention, name=name, dtype=dtype, **config)
 
 
 def apply_block(
@@ -85,7 +43,7 @@ def apply_block(
     in_channels = x.shape[axis]
     shortcut = x
     if strides != 1 or in_channels != out_channels:
-        shortcut = _conv(
+        shortcut = conv2d(
             out_channels,
             1,
             strides,
@@ -93,24 +51,24 @@ def apply_block(
             f"{name}_shortcut_conv",
             dtype,
         )(x)
-        shortcut = _batch_norm(axis, f"{name}_shortcut_bn", dtype=dtype)(
+        shortcut = batch_norm(axis, f"{name}_shortcut_bn", dtype=dtype)(
             shortcut
         )
     if block_type == "basic":
-        x = _conv(filters, 3, strides, data_format, f"{name}_conv1", dtype)(x)
-        x = _batch_norm(axis, f"{name}_bn1", dtype=dtype)(x)
+        x = conv2d(filters, 3, strides, data_format, f"{name}_conv1", dtype)(x)
+        x = batch_norm(axis, f"{name}_bn1", dtype=dtype)(x)
         x = keras.layers.ReLU(name=f"{name}_relu1", dtype=dtype)(x)
-        x = _conv(filters, 3, 1, data_format, f"{name}_conv2", dtype)(x)
-        x = _batch_norm(axis, f"{name}_bn2", dtype=dtype)(x)
+        x = conv2d(filters, 3, 1, data_format, f"{name}_conv2", dtype)(x)
+        x = batch_norm(axis, f"{name}_bn2", dtype=dtype)(x)
     else:
-        x = _conv(filters, 1, 1, data_format, f"{name}_conv1", dtype)(x)
-        x = _batch_norm(axis, f"{name}_bn1", dtype=dtype)(x)
+        x = conv2d(filters, 1, 1, data_format, f"{name}_conv1", dtype)(x)
+        x = batch_norm(axis, f"{name}_bn1", dtype=dtype)(x)
         x = keras.layers.ReLU(name=f"{name}_relu1", dtype=dtype)(x)
-        x = _conv(filters, 3, strides, data_format, f"{name}_conv2", dtype)(x)
-        x = _batch_norm(axis, f"{name}_bn2", dtype=dtype)(x)
+        x = conv2d(filters, 3, strides, data_format, f"{name}_conv2", dtype)(x)
+        x = batch_norm(axis, f"{name}_bn2", dtype=dtype)(x)
         x = keras.layers.ReLU(name=f"{name}_relu2", dtype=dtype)(x)
-        x = _conv(out_channels, 1, 1, data_format, f"{name}_conv3", dtype)(x)
-        x = _batch_norm(axis, f"{name}_bn3", dtype=dtype)(x)
+        x = conv2d(out_channels, 1, 1, data_format, f"{name}_conv3", dtype)(x)
+        x = batch_norm(axis, f"{name}_bn3", dtype=dtype)(x)
     if attention is not None:
         x = attention(x)
     x = keras.layers.Add(name=f"{name}_add", dtype=dtype)([shortcut, x])
@@ -214,10 +172,10 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
                 (2, 3, 1), dtype=dtype, name="to_channels_last"
             )(x)
         if stem_type == "imagenet":
-            x = _conv(64, 7, 2, layout, "stem_conv", dtype)(x)
+            x = conv2d(64, 7, 2, layout, "stem_conv", dtype)(x)
         else:
-            x = _conv(64, 3, 1, layout, "stem_conv", dtype)(x)
-        x = _batch_norm(axis, "stem_bn", dtype=dtype)(x)
+            x = conv2d(64, 3, 1, layout, "stem_conv", dtype)(x)
+        x = batch_norm(axis, "stem_bn", dtype=dtype)(x)
         x = keras.layers.ReLU(name="stem_relu", dtype=dtype)(x)
         if stem_type == "imagenet":
             x = keras.layers.MaxPooling2D(
@@ -234,9 +192,9 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
         ):
             for b in range(blocks):
                 block_name = f"stage{s + 1}_block{b + 1}"
-                block_attention = None
+                attention_layer = None
                 if not stage_attention:
-                    block_attention = _block_attention(
+                    attention_layer = block_attention(
                         attention,
                         attention_config,
                         s,
@@ -250,12 +208,12 @@ class AttentionResNetBackbone(keras_hub.models.Backbone):
                     strides=1 if (s == 0 or b > 0) else 2,
                     block_type=block_type,
                     data_format=layout,
-                    attention=block_attention,
+                    attention=attention_layer,
                     name=block_name,
                     dtype=dtype,
                 )
             if stage_attention and s < num_stages - 1:
-                bam = _block_attention(
+                bam = block_attention(
                     attention,
                     attention_config,
                     s,
