@@ -15,8 +15,12 @@ that receives the argparse sub-parsers object, adds its parser and sets
 `handler=<function(args) -> int>` on it. A new subcommand (e.g. `explain`)
 is one more builder decorated with `@register_subcommand(name)`.
 
-Errors the user can fix (unknown model, missing file, weights that do not
-fit) print one message on stderr and exit with status 2.
+Errors the user can fix (unknown model, a missing, unreadable or corrupt
+input or weights file, a failed download, an unusable cache directory,
+weights that do not fit) print one line on stderr, naming the file, and
+exit with status 2: any ValueError or OSError. `predict` reports each bad
+input file on its own line, goes on with the others and exits with 2 at
+the end.
 """
 
 from __future__ import annotations
@@ -433,27 +437,118 @@ def _fixed_spatial_size(model) -> tuple[int, int] | None:
     return tuple(int(s) for s in spatial)
 
 
-def _image_batch(path: Path, model, card: dict):
-    import keras
+# What Pillow raises for a file it cannot decode (besides
+# DecompressionBombError): truncated and corrupt files give OSError,
+# ValueError, SyntaxError or EOFError depending on the format.
+IMAGE_ERRORS = (OSError, ValueError, SyntaxError, EOFError)
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+def _bit_depth_scale(image):
+    """An 8-bit "L" image from a 16-bit ("I;16*"), 32-bit ("I") or float
+    ("F") one: values scaled from their bit depth's range to 0..255."""
+    import numpy as np
+    from PIL import Image
+
+    values = np.asarray(image)
+    if image.mode == "F":
+        top = 1.0  # floats are taken as 0..1
+    elif image.mode.startswith("I;16") or image.format == "PNG":
+        top = 65535.0  # PNG's "I" images are 16-bit
+    else:
+        top = float(2**31 - 1)
+    scaled = np.clip(values.astype("float64") * (255.0 / top), 0, 255)
+    return Image.fromarray(np.round(scaled).astype("uint8"), mode="L")
+
+
+def _to_8bit(image):
+    """`image` as an 8-bit "L" or "RGB" image. Transparency (an alpha
+    channel, a palette's or a key colour's) is composited on white."""
+    from PIL import Image
+
+    if image.mode == "F" or image.mode.startswith("I"):
+        return _bit_depth_scale(image)
+    transparent = image.mode in _ALPHA_MODES or "transparency" in image.info
+    if transparent:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        composite = Image.alpha_composite(white, rgba).convert("RGB")
+        gray = image.mode in ("LA", "La", "L", "1")
+        return composite.convert("L") if gray else composite
+    if image.mode in ("L", "RGB"):
+        return image
+    if image.mode == "1":
+        return image.convert("L")
+    return image.convert("RGB")  # P, CMYK, YCbCr, LAB, HSV, RGBX...
+
+
+def read_image(path, channels: int = 3, size=None, max_size=None):
+    """An image file as a float32 `(H, W, channels)` array of 0..255 values,
+    the one conversion of `predict` and `explain`.
+
+    Any Pillow mode is turned into 8-bit gray or RGB first: 16-bit
+    ("I;16", "I;16B"; a PNG's "I"), 32-bit ("I") and float ("F", taken as
+    0..1) images are scaled from their bit depth's range to 0..255 (not
+    clipped at 255); palette, "1", "CMYK" and other modes are converted;
+    transparent pixels ("RGBA", "LA", "PA", a palette's or a key colour's
+    transparency) are composited on white. Then the image is converted to
+    `channels` (1: luma, 3: RGB).
+
+    Args:
+        path: The image file.
+        channels: 1 or 3.
+        size: `(height, width)` to resize to (bilinear), or None.
+        max_size: Without `size`, the longest side is scaled down to at most
+            this (keeping the aspect ratio), or None.
+
+    Raises:
+        CLIError: the file cannot be decoded (the message names it).
+    """
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(path) as opened:
+            if max_size and not size:
+                opened.draft("RGB", (max_size, max_size))  # JPEG: decode small
+            opened.load()  # Pillow decodes lazily: errors surface here.
+            image = _to_8bit(opened)
+            image = image.convert("L" if channels == 1 else "RGB")
+    except (*IMAGE_ERRORS, Image.DecompressionBombError) as error:
+        raise CLIError(f"Could not read image {path}: {error}") from error
+    if size:
+        height, width = (int(s) for s in size)
+        if image.size != (width, height):
+            image = image.resize((width, height), Image.BILINEAR)
+    elif max_size and max(image.size) > max_size:
+        image.thumbnail((max_size, max_size), Image.BILINEAR)
+    array = np.asarray(image, dtype="float32")
+    return array[..., None] if array.ndim == 2 else array
+
+
+def image_channels(model) -> int:
+    """The channel count (1 or 3) the model's images have; 3 when the model
+    does not tell."""
+    backbone = getattr(model, "backbone", model)
+    shape = getattr(backbone, "image_shape", None)
+    if not shape:
+        return 3
+    data_format = getattr(backbone, "data_format", "channels_last")
+    count = shape[0] if data_format == "channels_first" else shape[-1]
+    return 1 if count == 1 else 3
+
+
+def _image_batch(path: Path, model, card: dict, max_size=None):
     import numpy as np
 
     size = _card_value(card, "input_size")
     if size is None:
         size = _fixed_spatial_size(model)
-    try:
-        image = keras.utils.load_img(
-            path,
-            color_mode="rgb",
-            target_size=tuple(size) if size else None,
-            interpolation="bilinear",
-        )
-    except Exception as error:  # PIL raises several types
-        raise CLIError(f"Could not read image {path}: {error}") from error
-    array = keras.utils.img_to_array(image, data_format="channels_last")
+    array = read_image(path, image_channels(model), size, max_size)
     backbone = getattr(model, "backbone", model)
     if getattr(backbone, "data_format", None) == "channels_first":
         array = np.transpose(array, (2, 0, 1))
-    return array[None].astype("float32")
+    return array[None]
 
 
 def _audio_sample_rate(model, card: dict) -> int | None:
@@ -497,7 +592,7 @@ def _audio_windows(waveform, length: int | None):
     return padded.reshape(count, length)
 
 
-def _audio_batch(path: Path, model, card: dict, name: str):
+def _audio_batch(path: Path, model, card: dict, name: str, window_seconds=None):
     from keras_attention.zoo import registry
 
     rate = _audio_sample_rate(model, card)
@@ -522,8 +617,12 @@ def _audio_batch(path: Path, model, card: dict, name: str):
     if not isinstance(input_shape, tuple):  # several inputs, or unknown
         input_shape = (None, *registry.get_spec(name).input_shape)
     # A (batch, samples) waveform input with a fixed length is fed in
-    # windows; any other input takes the whole waveform.
+    # windows; any other input takes the whole waveform, or windows of
+    # `window_seconds` when it is longer.
     length = input_shape[1] if len(input_shape) == 2 else None
+    if length is None and window_seconds:
+        span = max(1, int(window_seconds * rate))
+        length = span if len(waveform) > span else None
     return _audio_windows(waveform.astype("float32"), length)
 
 
@@ -550,6 +649,8 @@ def check_input(file, model_name: str) -> tuple[Path, str]:
 
     spec = registry.get_spec(model_name)
     path = Path(file)
+    if path.is_dir():
+        raise CLIError(f"{file} is a directory, not an image or audio file.")
     if not path.is_file():
         raise CLIError(f"No such file: {file}")
     suffix = path.suffix.lower()
@@ -578,17 +679,66 @@ def check_input(file, model_name: str) -> tuple[Path, str]:
     return path, kind
 
 
+def _one_line(error, limit: int = 600) -> str:
+    """An exception's message on one line (Keras's deserialisation errors
+    span several, with whole configs), shortened to `limit` characters."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _cache_problem(error: OSError) -> str | None:
+    """A clearer message when `error` comes from a KERAS_ATTENTION_CACHE
+    that is not a usable directory (a file, or a path under one)."""
+    from keras_attention.zoo.download import CACHE_ENV_VAR
+
+    cache = os.environ.get(CACHE_ENV_VAR, "").strip()
+    filename = getattr(error, "filename", None)
+    if not cache or filename is None:
+        return None
+    cache_path = Path(cache).expanduser()
+    filename = Path(str(filename))
+    if filename != cache_path and cache_path not in filename.parents:
+        return None
+    return (
+        f"{CACHE_ENV_VAR}={cache} is not a usable cache directory: "
+        f"{_one_line(error)}"
+    )
+
+
 def load_classifier(name: str, weights="default", command: str = "predict"):
     """`(model, card)`: zoo model `name` with `weights` (as for `zoo.load`;
     the string "none" means random initialisation) and the model card of
     those weights ({} when there is none). Notes random weights on
-    stderr."""
+    stderr.
+
+    Raises:
+        CLIError: the weights cannot be read (missing, truncated or
+            corrupt file, failed download, unusable cache directory) or a
+            config file of the preset cannot be deserialized; the message
+            names the weights.
+    """
     from keras_attention import zoo
 
     label = weights
     if isinstance(weights, str) and weights.lower() == "none":
         weights = None
-    model = zoo.load(name, weights=weights)
+    where = f"the weights {label!r} of {name!r}"
+    try:
+        model = zoo.load(name, weights=weights)
+    except OSError as error:  # h5py, downloads, the cache directory
+        message = _cache_problem(error)
+        if message is None:
+            message = _one_line(error)
+            if str(label) not in message:
+                message = f"Could not load {where}: {message}"
+        raise CLIError(message) from error
+    except (TypeError, KeyError, AttributeError) as error:
+        # Keras raises these for a config (task.json, config.json, ...)
+        # that cannot be deserialized.
+        raise CLIError(
+            f"Could not build {where}: its task.json or config.json cannot "
+            f"be deserialized ({type(error).__name__}: {_one_line(error)})"
+        ) from error
     if not hasattr(model, "num_classes"):
         raise CLIError(
             f"The weights {label!r} hold a backbone without a "
@@ -604,13 +754,27 @@ def load_classifier(name: str, weights="default", command: str = "predict"):
     return model, card
 
 
-def load_input(path: Path, kind: str, model, card: dict, name: str):
+def load_input(
+    path: Path,
+    kind: str,
+    model,
+    card: dict,
+    name: str,
+    max_size=None,
+    window_seconds=None,
+):
     """The model-ready batch of one input file: `(1, H, W, C)` raw pixels
-    (0..255, resized to the weights' input size) for an image; waveform
-    windows `(n, samples)` at the model's sample rate for audio."""
+    (0..255, resized to the weights' input size; see `read_image`) for an
+    image; waveform windows `(n, samples)` at the model's sample rate for
+    audio (windows of the model's input length when it is fixed).
+
+    `max_size` bounds the longest side of an image for a model that takes
+    any size; `window_seconds` cuts a longer clip into windows of that
+    length (the last one zero-padded) for a model that takes any length.
+    """
     if kind == "image":
-        return _image_batch(path, model, card)
-    return _audio_batch(path, model, card, name)
+        return _image_batch(path, model, card, max_size)
+    return _audio_batch(path, model, card, name, window_seconds)
 
 
 def top_classes(
@@ -639,18 +803,42 @@ def check_top_k(top_k: int) -> None:
         raise CLIError(f"Expected --top-k >= 1. Received: {top_k}")
 
 
+def report_error(command: str, error) -> None:
+    """Prints `error` as one line on stderr."""
+    print(f"{PROG} {command}: error: {_one_line(error)}", file=sys.stderr)
+
+
 def _predict(args) -> int:
     from keras_attention.zoo import registry
 
     registry.get_spec(args.model)
     check_top_k(args.top_k)
-    inputs = [check_input(file, args.model) for file in args.files]
+    # A bad file is reported on its own line; the others still run.
+    failed = 0
+    inputs = []
+    for file in args.files:
+        try:
+            inputs.append(check_input(file, args.model))
+        except CLIError as error:
+            report_error("predict", error)
+            failed += 1
+    if not inputs:
+        return EXIT_USAGE
     model, card = load_classifier(args.model, args.weights, "predict")
     for path, kind in inputs:
-        batch = load_input(path, kind, model, card, args.model)
-        _, top = top_classes(model, model.predict(batch, verbose=0), args.top_k)
+        try:
+            batch = load_input(path, kind, model, card, args.model)
+            outputs = model.predict(batch, verbose=0)
+        except (ValueError, OSError) as error:
+            message = _one_line(error)
+            if str(path) not in message:
+                message = f"{path}: {message}"
+            report_error("predict", message)
+            failed += 1
+            continue
+        _, top = top_classes(model, outputs, args.top_k)
         print_top(path, top)
-    return EXIT_OK
+    return EXIT_USAGE if failed else EXIT_OK
 
 
 @register_subcommand("predict")
@@ -714,8 +902,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.handler(args) or EXIT_OK)
-    except (CLIError, ValueError, FileNotFoundError) as error:
-        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+    except (ValueError, OSError) as error:
+        # CLIError, the zoo's WeightsIntegrityError (a ValueError) and
+        # WeightsDownloadError (an OSError), h5py's and Pillow's OSErrors,
+        # FileNotFoundError, PermissionError...
+        report_error(args.command, error)
         return EXIT_USAGE
 
 

@@ -10,6 +10,15 @@ frequency in Hz. The figure's title lists the top predictions.
 Inputs are checked and loaded as `keras-attention predict` does (see
 `keras_attention.cli`): images are resized to the weights' input size,
 audio is decoded and resampled to the model's sample rate.
+
+Memory stays bounded whatever the input's size: the figure shows the image
+scaled down to at most `MAX_DISPLAY_SIZE` pixels a side (a model that
+takes any size gets it at that size too), and a clip longer than
+`EXPLAIN_SECONDS` is predicted window by window (as `predict` does for a
+fixed-length model; a model that takes any length gets windows of
+`EXPLAIN_SECONDS`), the title's predictions averaged over the windows, and
+only the `EXPLAIN_SECONDS` span that scores highest for the explained
+class gets Grad-CAM, masks and the spectrogram; the title says which span.
 """
 
 from __future__ import annotations
@@ -24,6 +33,11 @@ import numpy as np
 from keras_attention import cli
 
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+# The longest side (pixels) of the image the figure shows; the figure's
+# panels are a few hundred pixels wide.
+MAX_DISPLAY_SIZE = 1024
+# The longest span of audio (seconds) explained, and held at once.
+EXPLAIN_SECONDS = 10.0
 
 
 def output_path(out, input_path, model_name: str) -> Path:
@@ -74,13 +88,11 @@ def save_figure(fig, out, title: str | None = None, dpi: int = 110) -> Path:
     return out
 
 
-def _display_image(path: Path) -> np.ndarray:
-    """The input image at its own size (the heatmap is stretched over it,
-    which undoes the resize to the model's input size)."""
-    import keras
-
-    image = keras.utils.load_img(path, color_mode="rgb")
-    return keras.utils.img_to_array(image, data_format="channels_last")
+def _display_image(path: Path, channels: int = 3) -> np.ndarray:
+    """The input image, scaled down to at most MAX_DISPLAY_SIZE pixels a
+    side (the heatmap is stretched over it, which undoes the resize to the
+    model's input size)."""
+    return cli.read_image(path, channels, max_size=MAX_DISPLAY_SIZE)
 
 
 def _join_windows(values: np.ndarray) -> np.ndarray:
@@ -89,7 +101,15 @@ def _join_windows(values: np.ndarray) -> np.ndarray:
     return np.concatenate(list(values), axis=0)
 
 
-def _audio_figure(model, batch, heatmaps, maps, title, name, label):
+def _best_span(scores: np.ndarray, count: int) -> slice:
+    """The `count` consecutive windows with the highest total score."""
+    count = max(1, min(count, len(scores)))
+    totals = np.convolve(scores, np.ones(count), mode="valid")
+    start = int(np.argmax(totals))
+    return slice(start, start + count)
+
+
+def _audio_figure(model, batch, heatmaps, maps, title, name, label, start):
     from keras_attention.viz.gradcam import (
         _front_end,
         front_end_output,
@@ -118,6 +138,7 @@ def _audio_figure(model, batch, heatmaps, maps, title, name, label):
         title=title,
         masks=masks,
         label=label,
+        time_offset=start,
     )
 
 
@@ -159,28 +180,60 @@ def explain_figure(
     cli.check_top_k(top_k)
     card = card or {}
     path, kind = cli.check_input(input_path, name)
-    batch = cli.load_input(path, kind, model, card, name)
-    outputs = model.predict(batch, verbose=0)
+    batch = cli.load_input(
+        path,
+        kind,
+        model,
+        card,
+        name,
+        max_size=MAX_DISPLAY_SIZE,
+        window_seconds=EXPLAIN_SECONDS,
+    )
+    rate = window = per_step = 1
+    if kind == "audio":
+        # Windows go through the model EXPLAIN_SECONDS at a time.
+        rate = cli._audio_sample_rate(model, card)
+        window = batch.shape[-1]
+        per_step = max(1, int(EXPLAIN_SECONDS * rate) // window)
+    outputs = model.predict(batch, batch_size=per_step, verbose=0)
     if isinstance(outputs, list | tuple):
         outputs = outputs[0]
     labels = cli.class_labels(model, np.shape(outputs)[-1], card, "class {}")
     _, top = cli.top_classes(model, outputs, top_k, labels)
     target = top[0][0] if class_index is None else int(class_index)
+    count = len(batch)
+    span = slice(0, count)
+    if count > per_step and 0 <= target < np.shape(outputs)[-1]:
+        scores = cli._probabilities(model, outputs)[:, target]
+        span = _best_span(scores, per_step)
+    explained = batch[span]
+    del batch, outputs  # the whole clip is not needed any more
     if layer is None:
-        layer, (height, width) = choose_feature_layer(model, batch)
+        layer, (height, width) = choose_feature_layer(model, explained)
         label = f"Grad-CAM at {layer} ({height}x{width})"
     else:
         label = f"Grad-CAM at {layer}"
     # Checks `class_index` against the number of classes.
-    heatmaps = grad_cam(model, batch, class_index=target, layer=layer)
+    heatmaps = grad_cam(model, explained, class_index=target, layer=layer)
     ranked = ", ".join(f"{label} {prob:.1%}" for _, label, prob in top)
     title = f"{name}: {ranked}\nGrad-CAM for {labels[target]}"
-    maps = attention_maps(model, batch) if find_attention_layers(model) else {}
+    start = span.start * window / rate
+    if len(explained) < count:
+        title += (
+            f" on {start:.1f}-{span.stop * window / rate:.1f} s, the "
+            f"highest-scoring {EXPLAIN_SECONDS:g} s of "
+            f"{count * window / rate:.1f} s ({count} windows)"
+        )
+    maps = (
+        attention_maps(model, explained) if find_attention_layers(model) else {}
+    )
     if kind == "image":
-        image = _display_image(path)
+        image = _display_image(path, cli.image_channels(model))
         fig = plot_gradcam(image, heatmaps[0], title, masks=maps, label=label)
     else:
-        fig = _audio_figure(model, batch, heatmaps, maps, title, name, label)
+        fig = _audio_figure(
+            model, explained, heatmaps, maps, title, name, label, start
+        )
     return fig, title, top
 
 

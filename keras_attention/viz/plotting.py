@@ -347,6 +347,7 @@ def plot_spectrogram_attention(
     mel_scale: str = "slaney",
     label: str = "attention",
     max_cols: int = 3,
+    time_offset: float = 0.0,
 ):
     """A log-mel spectrogram `(frames, mels)` beside the same spectrogram
     overlaid with a Grad-CAM heatmap or attention mask.
@@ -367,6 +368,8 @@ def plot_spectrogram_attention(
             (see `MIN_MASK_SPAN`).
         label: Title of the `heatmap_or_mask` panel (e.g. "Grad-CAM").
         max_cols: Most panels per row.
+        time_offset: The time (s) of the first frame, for a part of a
+            longer clip.
     """
     spec = np.asarray(log_mel, dtype="float32")
     if spec.ndim == 3 and spec.shape[-1] == 1:
@@ -382,7 +385,8 @@ def plot_spectrogram_attention(
     frames, n_mels = spec.shape
     duration = frames * hop_length / sample_rate
     centres = mel_band_centres(n_mels, fmin, fmax, mel_scale)
-    extent = (0.0, duration, 0.0, float(n_mels))
+    start = float(time_offset)
+    extent = (start, start + duration, 0.0, float(n_mels))
     spatial = _spatial_masks(masks)
     fig, panels = _panels(
         2 + len(spatial), max_cols, (3.6, 2.7), _BOTTOM_BAR_EXTRA
