@@ -40,6 +40,10 @@ class ModelSpec:
         description: One line for tables.
         paper: Link to the paper of the architecture/attention.
         input_kind: "image" (pixel arrays) or "waveform" (mono audio).
+        architecture: What a preset's `config.json` must hold to fit this
+            model: `{"class_name": backbone class, "label": e.g.
+            "image ResNet-18", "config": {entries of the stage layout}}`;
+            None skips the check (only the attention is compared).
     """
 
     name: str
@@ -51,6 +55,7 @@ class ModelSpec:
     description: str
     paper: str
     input_kind: str = "image"
+    architecture: dict | None = None
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
