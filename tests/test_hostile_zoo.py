@@ -40,7 +40,8 @@ cache and the copied files are as they were.
   directories 0o755 under umask 022), so a shared cache works.
 - A cached file this user cannot read is an error saying so; it is
   neither deleted nor downloaded again.
-- A preset whose `config.json` is unreadable is an error naming the file.
+- A preset whose `config.json` is unreadable is an error naming the file,
+  and so is a published entry whose `model_card.json` is.
 """
 
 from __future__ import annotations
@@ -391,6 +392,18 @@ def test_unreadable_config_json_is_named(bare_preset, cache):
     with pytest.raises(PresetError, match="config.json") as e:
         zoo.load("resnet18", weights=str(bare_preset))
     assert "JSON object" in str(e.value)
+    assert not cache.exists()
+
+
+def test_unreadable_model_card_is_named(tmp_path, monkeypatch, cache):
+    card = tmp_path / "zoo" / "resnet18" / "broken" / "model_card.json"
+    card.parent.mkdir(parents=True)
+    card.write_text("{not json")
+    monkeypatch.setenv("KERAS_ATTENTION_ZOO", str(tmp_path / "zoo"))
+    with pytest.raises(ValueError, match="Cannot read the model card") as e:
+        zoo.load("resnet18")
+    assert str(card) in str(e.value)
+    assert card.read_text() == "{not json"
     assert not cache.exists()
 
 

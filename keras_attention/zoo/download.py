@@ -8,7 +8,11 @@ passed the checks.
 Cache location:
     `~/.cache/keras_attention` by default; set the environment variable
     `KERAS_ATTENTION_CACHE` to use another directory. It is created on
-    demand.
+    demand; one that cannot be (a regular file, or a path under one)
+    raises `CacheError`. Everything the cache writes gets the modes the
+    umask gives (files `0o666 & ~umask`, directories `0o777 & ~umask`), so
+    a cache can be shared; an entry this user may not read raises
+    `CacheError` and is left alone (never deleted or downloaded over).
 
 How a download works:
     1. The body is streamed into a temporary file in the destination

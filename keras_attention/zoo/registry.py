@@ -108,7 +108,16 @@ def published_weights(name: str) -> dict[str, dict]:
     entries = {}
     if root.is_dir():
         for card_path in sorted(root.glob(f"*/{MODEL_CARD_FILE}")):
-            card = json.loads(card_path.read_text())
+            try:
+                card = json.loads(card_path.read_text())
+            except (OSError, UnicodeDecodeError, ValueError) as error:
+                raise ValueError(
+                    f"Cannot read the model card {card_path}: {error}"
+                ) from error
+            if not isinstance(card, dict):
+                raise ValueError(
+                    f"Expected a JSON object in the model card {card_path}."
+                )
             card["path"] = str(card_path.parent)
             entries[card_path.parent.name] = card
     return dict(
