@@ -756,3 +756,24 @@ def test_fetch_preset_local_directory(tmp_path, cache, weights):
         fetch_preset(local)
     with pytest.raises(FileNotFoundError, match="missing_preset"):
         fetch_preset(tmp_path / "missing_preset")
+
+
+def test_fetch_preset_manifest_pins_every_listed_file(server, cache, weights):
+    url, hashes = _serve_preset(server, weights)
+    listed = {name: {"sha256": sha} for name, sha in hashes.items()}
+    listed["model.weights.h5"]["size"] = len(weights[0])
+    card = json.dumps({"files": listed}).encode()
+    server.routes["/presets/tiny/model_card.json"] = serve(card)
+    path = fetch_preset(url, manifest="model_card.json")
+    assert (path / "model_card.json").read_bytes() == card
+    assert _preset_entries(cache) == [path.name]
+    # A cached file that no longer matches the card is fetched again.
+    (path / "metadata.json").write_text('{"tampered": true}')
+    with pytest.warns(UserWarning, match="metadata.json"):
+        assert fetch_preset(url, manifest="model_card.json") == path
+    assert sha256sum(path / "metadata.json") == hashes["metadata.json"]
+    # A served file that does not match the card leaves nothing behind.
+    server.routes["/presets/tiny/metadata.json"] = serve(b'{"other": 1}')
+    with pytest.raises(WeightsIntegrityError, match="metadata.json"):
+        fetch_preset(url, "other_subdir", manifest="model_card.json")
+    assert not any((cache / "other_subdir").iterdir())

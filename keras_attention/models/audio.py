@@ -19,7 +19,12 @@ from keras_attention.models.audio_classifier import (
     AudioResNetClassifier,
     PANNsPooling,
 )
-from keras_attention.models.resnet import RESNET_DEPTHS, RESNET_FILTERS
+from keras_attention.models.resnet import (
+    RESNET_DEPTHS,
+    RESNET_FILTERS,
+    builder_signature,
+    check_num_classes,
+)
 
 AUDIO_ATTENTIONS = (None, "se", "cbam", "eca", "bam")
 # (block_type, filters, pool sizes) of the PANNs CNNs.
@@ -46,20 +51,28 @@ def _waveform_shape(input_shape):
     return input_shape
 
 
-def _finish(
+def add_audio_head(
     backbone,
-    classifier_cls,
-    include_top,
-    pooling,
-    num_classes,
-    classifier_activation,
-    dropout,
-    class_names,
-    clip_seconds,
-    dtype,
-    head_dtype,
-    name,
-):
+    *,
+    include_top: bool = True,
+    pooling: str | None = None,
+    num_classes: int = DEFAULT_NUM_CLASSES,
+    classifier_activation=None,
+    dropout: float = 0.5,
+    class_names=None,
+    clip_seconds: float | None = DEFAULT_CLIP_SECONDS,
+    dtype=None,
+    head_dtype=None,
+    name: str | None = None,
+) -> keras.Model:
+    """What the audio builders put on their backbone: the PANNs-head
+    classifier (`include_top=True`; `AudioCNNClassifier` or
+    `AudioResNetClassifier` after the backbone's type), or the backbone
+    itself / with a global pooling.
+
+    Also used by `zoo.load` to put a new head on pretrained backbones.
+    Arguments as for `build_panns_cnn`.
+    """
     if not include_top:
         if pooling is None:
             return backbone
@@ -74,11 +87,12 @@ def _finish(
             "max": lambda: keras.layers.GlobalMaxPooling2D(name="pooler"),
         }[pooling]()
         return keras.Model(backbone.input, layer(backbone.output), name=name)
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(
-            "Expected `num_classes` >= 1. "
-            f"Received: num_classes={num_classes!r}"
-        )
+    num_classes = check_num_classes(num_classes)
+    classifier_cls = (
+        AudioResNetClassifier
+        if isinstance(backbone, AudioResNetBackbone)
+        else AudioCNNClassifier
+    )
     return classifier_cls(
         backbone=backbone,
         num_classes=num_classes,
@@ -160,6 +174,8 @@ def build_panns_cnn(
             f"Expected `attention` in {AUDIO_ATTENTIONS}. "
             f"Received: attention={attention!r}"
         )
+    if include_top:
+        num_classes = check_num_classes(num_classes)
     block_type, filters, pools = PANNS_CNNS[depth]
     backbone = AudioCNNBackbone(
         stackwise_num_filters=filters,
@@ -180,19 +196,18 @@ def build_panns_cnn(
         dtype=dtype,
         name=f"{name}_backbone" if name and include_top else name,
     )
-    return _finish(
+    return add_audio_head(
         backbone,
-        AudioCNNClassifier,
-        include_top,
-        pooling,
-        num_classes,
-        classifier_activation,
-        dropout,
-        class_names,
-        clip_seconds,
-        dtype,
-        head_dtype,
-        name,
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        dropout=dropout,
+        class_names=class_names,
+        clip_seconds=clip_seconds,
+        dtype=dtype,
+        head_dtype=head_dtype,
+        name=name,
     )
 
 
@@ -239,6 +254,8 @@ def build_audio_resnet(
             f"Expected `attention` in {AUDIO_ATTENTIONS}. "
             f"Received: attention={attention!r}"
         )
+    if include_top:
+        num_classes = check_num_classes(num_classes)
     block_type, blocks = RESNET_DEPTHS[depth]
     backbone = AudioResNetBackbone(
         stackwise_num_blocks=blocks,
@@ -259,19 +276,18 @@ def build_audio_resnet(
         dtype=dtype,
         name=f"{name}_backbone" if name and include_top else name,
     )
-    return _finish(
+    return add_audio_head(
         backbone,
-        AudioResNetClassifier,
-        include_top,
-        pooling,
-        num_classes,
-        classifier_activation,
-        dropout,
-        class_names,
-        clip_seconds,
-        dtype,
-        head_dtype,
-        name,
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        dropout=dropout,
+        class_names=class_names,
+        clip_seconds=clip_seconds,
+        dtype=dtype,
+        head_dtype=head_dtype,
+        name=name,
     )
 
 
@@ -301,6 +317,9 @@ def _make_builder(kind: str, depth: int, attention: str | None):
 
     builder.__name__ = model_name
     builder.__qualname__ = model_name
+    # The keyword arguments it takes, for `inspect.signature` (`zoo.load`
+    # checks overrides against them).
+    builder.__signature__ = builder_signature(build)
     builder.__doc__ = (
         f"{title} with {_LABELS[attention]} attention, on raw waveforms.\n\n"
         f"Takes the keyword arguments of `{build.__name__}` (num_classes, "

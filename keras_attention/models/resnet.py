@@ -6,6 +6,9 @@ Each builder takes keras.applications-style arguments and returns either an
 
 from __future__ import annotations
 
+import inspect
+import numbers
+
 import keras
 
 from keras_attention.models.resnet_backbone import AttentionResNetBackbone
@@ -28,6 +31,33 @@ OFFICIAL_ECA_KERNELS = {18: "3577", 34: "3357", 50: "3557", 101: "3357"}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 MIN_IMAGE_SIZE = 32
+# Largest head the builders and `zoo.load` accept: far above any dataset
+# in use (ImageNet-21k has 21,841 classes), small enough that the head of
+# the widest backbone (2048 features) stays under 1 GB of float32.
+MAX_NUM_CLASSES = 100_000
+
+
+def check_num_classes(num_classes) -> int:
+    """Returns `num_classes` as an int, or raises `ValueError` unless it is
+    an integer (NumPy integers too, not bool) from 1 to `MAX_NUM_CLASSES`.
+
+    The bound is checked before anything is built: a head of 10**7 classes
+    would otherwise allocate tens of GB before failing."""
+    if isinstance(num_classes, bool) or not isinstance(
+        num_classes, numbers.Integral
+    ):
+        raise ValueError(
+            "Expected `num_classes` to be a positive integer. "
+            f"Received: num_classes={num_classes!r} "
+            f"(of type {type(num_classes).__name__})"
+        )
+    if not 1 <= num_classes <= MAX_NUM_CLASSES:
+        raise ValueError(
+            f"Expected 1 <= `num_classes` <= {MAX_NUM_CLASSES:,} (the "
+            "largest head the zoo builds; a wider one would need gigabytes "
+            f"of memory). Received: num_classes={num_classes!r}"
+        )
+    return int(num_classes)
 
 
 def image_preprocessor(
@@ -149,6 +179,8 @@ def build_resnet(
             f"Expected `attention` in {ATTENTIONS}. "
             f"Received: attention={attention!r}"
         )
+    if include_top:
+        num_classes = check_num_classes(num_classes)
     data_format = data_format or keras.config.image_data_format()
     input_shape = _check_input_shape(input_shape, data_format)
     block_type, blocks = RESNET_DEPTHS[depth]
@@ -167,6 +199,42 @@ def build_resnet(
         dtype=dtype,
         name=f"{name}_backbone" if name and include_top else name,
     )
+    return add_resnet_head(
+        backbone,
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        preprocessor=preprocessor,
+        dropout=dropout,
+        class_names=class_names,
+        dtype=dtype,
+        head_dtype=head_dtype,
+        name=name,
+    )
+
+
+def add_resnet_head(
+    backbone: AttentionResNetBackbone,
+    *,
+    include_top: bool = True,
+    pooling: str | None = None,
+    num_classes: int = 1000,
+    classifier_activation=None,
+    preprocessor=None,
+    dropout: float = 0.0,
+    class_names=None,
+    dtype=None,
+    head_dtype=None,
+    name: str | None = None,
+) -> keras.Model:
+    """What `build_resnet` puts on its backbone: the classifier
+    (`include_top=True`), or the backbone itself / with a global pooling.
+
+    Also used by `zoo.load` to put a new head on pretrained backbones.
+    Arguments as for `build_resnet`.
+    """
+    data_format = backbone.data_format
     if not include_top:
         if pooling is None:
             return backbone
@@ -184,15 +252,12 @@ def build_resnet(
             backbone.output
         )
         return keras.Model(backbone.input, outputs, name=name)
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(
-            "Expected `num_classes` >= 1. "
-            f"Received: num_classes={num_classes!r}"
-        )
+    num_classes = check_num_classes(num_classes)
     channel_axis = 0 if data_format == "channels_first" else -1
     if preprocessor is None:
         preprocessor = image_preprocessor(
-            num_channels=input_shape[channel_axis], data_format=data_format
+            num_channels=backbone.image_shape[channel_axis],
+            data_format=data_format,
         )
     return AttentionResNetImageClassifier(
         backbone=backbone,
@@ -206,6 +271,18 @@ def build_resnet(
         head_dtype=head_dtype,
         name=name,
     )
+
+
+def builder_signature(build) -> inspect.Signature:
+    """The signature of `build` without its leading `depth` and
+    `attention`: what a registered builder such as `resnet18` takes."""
+    signature = inspect.signature(build)
+    params = [
+        p
+        for p in signature.parameters.values()
+        if p.name not in ("depth", "attention")
+    ]
+    return signature.replace(parameters=params)
 
 
 def _make_builder(depth: int, attention: str | None):
@@ -225,6 +302,9 @@ def _make_builder(depth: int, attention: str | None):
     }[attention]
     builder.__name__ = model_name
     builder.__qualname__ = model_name
+    # The keyword arguments it takes, for `inspect.signature` (`zoo.load`
+    # checks overrides against them).
+    builder.__signature__ = builder_signature(build_resnet)
     builder.__doc__ = (
         f"ResNet-{depth} v1.5 with {label} attention.\n\n"
         "Takes the keyword arguments of `build_resnet` (include_top, "

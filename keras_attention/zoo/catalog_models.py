@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from keras_attention.models.resnet import ATTENTIONS, IMAGE_BUILDERS
+from keras_attention.models.resnet import (
+    ATTENTIONS,
+    IMAGE_BUILDERS,
+    RESNET_DEPTHS,
+)
 from keras_attention.zoo.registry import ModelSpec, register_model
 
 ATTENTION_PAPERS = {
@@ -39,8 +43,20 @@ def _register_image_models() -> None:
                     f"ResNet-{depth} v1.5, {ATTENTION_LABELS[attention]}"
                 ),
                 paper=ATTENTION_PAPERS[attention],
+                architecture=_resnet_layout(
+                    "AttentionResNetBackbone", "image", int(depth)
+                ),
             )
         )
+
+
+def _resnet_layout(class_name: str, kind: str, depth: int) -> dict:
+    block_type, blocks = RESNET_DEPTHS[depth]
+    return {
+        "class_name": class_name,
+        "label": f"{kind} ResNet-{depth}",
+        "config": {"block_type": block_type, "stackwise_num_blocks": blocks},
+    }
 
 
 _register_image_models()
@@ -55,6 +71,7 @@ def _register_audio_models() -> None:
         AUDIO_ATTENTIONS,
         AUDIO_RESNET_BUILDERS,
         PANNS_BUILDERS,
+        PANNS_CNNS,
     )
 
     for family, builders in (
@@ -68,10 +85,24 @@ def _register_audio_models() -> None:
             )
             base = name.removeprefix(f"{attention}_") if attention else name
             if family == "panns_cnn":
-                title = f"PANNs CNN{base.removeprefix('cnn')}"
+                depth = int(base.removeprefix("cnn"))
+                title = f"PANNs CNN{depth}"
+                block_type, filters, pools = PANNS_CNNS[depth]
+                architecture = {
+                    "class_name": "AudioCNNBackbone",
+                    "label": f"audio CNN{depth}",
+                    "config": {
+                        "block_type": block_type,
+                        "stackwise_num_filters": filters,
+                        "stackwise_pool_sizes": pools,
+                    },
+                }
             else:
                 depth = base.removeprefix("resnet").removesuffix("_audio")
                 title = f"ResNet-{depth} on log-mel"
+                architecture = _resnet_layout(
+                    "AudioResNetBackbone", "audio", int(depth)
+                )
             # `paper` holds one link (the docs render it as <link>): the
             # PANNs paper for the plain models, the attention paper else.
             paper = ATTENTION_PAPERS[attention] if attention else PANNS_PAPER
@@ -89,6 +120,7 @@ def _register_audio_models() -> None:
                     ),
                     paper=paper,
                     input_kind="waveform",
+                    architecture=architecture,
                 )
             )
 

@@ -8,7 +8,11 @@ passed the checks.
 Cache location:
     `~/.cache/keras_attention` by default; set the environment variable
     `KERAS_ATTENTION_CACHE` to use another directory. It is created on
-    demand.
+    demand; one that cannot be (a regular file, or a path under one)
+    raises `CacheError`. Everything the cache writes gets the modes the
+    umask gives (files `0o666 & ~umask`, directories `0o777 & ~umask`), so
+    a cache can be shared; an entry this user may not read raises
+    `CacheError` and is left alone (never deleted or downloaded over).
 
 How a download works:
     1. The body is streamed into a temporary file in the destination
@@ -39,6 +43,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -52,6 +57,7 @@ from keras_attention.version import __version__
 
 __all__ = [
     "CACHE_ENV_VAR",
+    "CacheError",
     "PRESET_OPTIONAL_FILES",
     "PRESET_REQUIRED_FILES",
     "WeightsDownloadError",
@@ -78,6 +84,7 @@ PRESET_OPTIONAL_FILES = (
 )
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 
 _CHUNK_SIZE = 1 << 20
 _STALE_AFTER_S = 24 * 3600
@@ -135,6 +142,23 @@ class WeightsDownloadError(OSError):
         self.status = status
 
 
+class CacheError(OSError):
+    """The cache directory or an entry in it cannot be used.
+
+    Raised for a `KERAS_ATTENTION_CACHE` that is not a directory (or lies
+    under a regular file) and for a cached file that this user may not
+    read. The cache is left as it is: an unreadable entry is never taken
+    for a corrupt one, so it is neither deleted nor downloaded over.
+
+    Attributes:
+        path: the path that could not be used.
+    """
+
+    def __init__(self, message: str, *, path: str | os.PathLike) -> None:
+        super().__init__(message)
+        self.path = str(path)
+
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -147,19 +171,103 @@ def cache_dir() -> Path:
     override = os.environ.get(CACHE_ENV_VAR, "").strip()
     if override:
         root = Path(override).expanduser()
+        where = f"{CACHE_ENV_VAR}={override!r}"
     else:
         root = Path.home() / ".cache" / "keras_attention"
-    root.mkdir(parents=True, exist_ok=True)
+        where = f"the default cache directory ({CACHE_ENV_VAR} is unset)"
+    try:
+        _make_dirs(root)
+    except OSError as e:
+        raise CacheError(
+            f"Cannot use {root} as the weights cache ({where}): "
+            f"{e.strerror or e}. Set {CACHE_ENV_VAR} to a directory you "
+            "can write.",
+            path=root,
+        ) from None
+    if not root.is_dir():
+        raise CacheError(
+            f"Cannot use {root} as the weights cache ({where}): it is not "
+            f"a directory. Set {CACHE_ENV_VAR} to a directory you can write.",
+            path=root,
+        )
     return root
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    # Python can read the umask only by setting it.
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def _file_mode() -> int:
+    """Mode of a file the cache writes: what `open` would give."""
+    return 0o666 & ~_umask()
+
+
+def _dir_mode() -> int:
+    """Mode of a directory the cache makes: what `mkdir` would give."""
+    return 0o777 & ~_umask()
+
+
+def _make_dirs(directory: Path) -> None:
+    # `mkdir` applies the umask itself (0o777 & ~umask).
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def _open_binary(path: str | os.PathLike):
+    """Opens `path` for reading bytes (the one read of the integrity
+    checks, so tests can make it fail)."""
+    return open(path, "rb")
 
 
 def sha256sum(path: str | os.PathLike) -> str:
     """Return the hex sha256 of a file, read in chunks."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with _open_binary(path) as f:
         while chunk := f.read(_CHUNK_SIZE):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# sha256 of files already hashed in this process, keyed by what changes
+# when a file is rewritten: its path, inode, size and mtime (ns).
+_HASHES: dict[tuple, str] = {}
+_HASHES_LOCK = threading.Lock()
+
+
+def _stat_key(path: Path) -> tuple:
+    st = os.stat(path)
+    return (
+        os.path.abspath(path),
+        st.st_dev,
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+    )
+
+
+def _cached_sha256(path: Path) -> str:
+    """`sha256sum(path)`, remembered while the file is unchanged."""
+    key = _stat_key(path)
+    with _HASHES_LOCK:
+        known = _HASHES.get(key)
+    if known is not None:
+        return known
+    actual = sha256sum(path)
+    if _stat_key(path) == key:  # not rewritten while we read it
+        with _HASHES_LOCK:
+            _HASHES[key] = actual
+    return actual
+
+
+def _remember_sha256(path: Path, sha256: str) -> None:
+    with _HASHES_LOCK:
+        _HASHES[_stat_key(path)] = sha256
 
 
 def _normalize_sha256(value: str | None, what: str = "sha256") -> str | None:
@@ -330,7 +438,7 @@ def _format_problem(path: Path, fmt: str | None) -> str | None:
     """Return why `path` is not in format `fmt`, or None if it is."""
     if fmt is None:
         return None
-    with open(path, "rb") as f:
+    with _open_binary(path) as f:
         head = f.read(16)
     if fmt == "h5":
         if not head.startswith(HDF5_SIGNATURE):
@@ -348,7 +456,8 @@ def _format_problem(path: Path, fmt: str | None) -> str | None:
         return None
     if fmt == "json":
         try:
-            json.loads(path.read_bytes().decode("utf-8"))
+            with _open_binary(path) as f:
+                json.loads(f.read().decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:
             return f"expected a JSON file, got invalid JSON ({e})"
         return None
@@ -372,11 +481,12 @@ def _verify(
     sha256: str | None,
     fmt: str | None,
     actual_sha256: str | None = None,
+    size: int | None = None,
     cleanup_note: str,
 ) -> None:
     """Raise WeightsIntegrityError unless `path` passes every check."""
-    size = path.stat().st_size
-    if size == 0:
+    actual_size = path.stat().st_size
+    if actual_size == 0:
         raise WeightsIntegrityError(
             f"Received an empty file from {source} (expected "
             f"{_FORMAT_NAMES.get(fmt, 'weights')}, got 0 bytes). "
@@ -385,18 +495,30 @@ def _verify(
             expected="non-empty file",
             received=0,
         )
-    with open(path, "rb") as f:
+    with _open_binary(path) as f:
         head = f.read(1024)
+    if head.startswith(LFS_POINTER_PREFIX):
+        raise WeightsIntegrityError(
+            f"{source} is a Git LFS pointer, not the weights "
+            f"({actual_size} bytes of text). Run `git lfs pull` in the "
+            "repository, or download the file itself. "
+            f"{cleanup_note}".rstrip(),
+            source=source,
+            expected=_FORMAT_NAMES.get(fmt, "weights"),
+            received="Git LFS pointer",
+        )
     if _looks_like_html(head):
         raise _html_error(
             source, "the body starts with an HTML tag", cleanup_note
         )
+    if size is not None and actual_size != size:
+        raise _size_mismatch(source, size, actual_size, cleanup_note)
     if sha256 is not None:
-        actual = actual_sha256 or sha256sum(path)
+        actual = actual_sha256 or _cached_sha256(path)
         if actual != sha256:
             raise WeightsIntegrityError(
                 f"sha256 mismatch for {source}: expected sha256 {sha256}, "
-                f"got {actual} ({size} bytes). {cleanup_note}",
+                f"got {actual} ({actual_size} bytes). {cleanup_note}".rstrip(),
                 source=source,
                 expected=sha256,
                 received=actual,
@@ -404,14 +526,29 @@ def _verify(
     problem = _format_problem(path, fmt)
     if problem is not None:
         raise WeightsIntegrityError(
-            f"Wrong file format for {source}: {problem}. {cleanup_note}",
+            f"Wrong file format for {source}: {problem}. "
+            f"{cleanup_note}".rstrip(),
             source=source,
             expected=fmt,
             received=head[:8],
         )
 
 
-def _verify_local(path: Path, sha256: str | None, fmt: str | None) -> Path:
+def _size_mismatch(
+    source: str, expected: int, got: int, note: str = ""
+) -> WeightsIntegrityError:
+    return WeightsIntegrityError(
+        f"Size mismatch for {source}: expected {expected} bytes, got {got} "
+        f"(truncated or replaced). {note}".rstrip(),
+        source=source,
+        expected=expected,
+        received=got,
+    )
+
+
+def _verify_local(
+    path: Path, sha256: str | None, fmt: str | None, size: int | None = None
+) -> Path:
     if not path.exists():
         raise FileNotFoundError(
             errno.ENOENT, "Weights file not found", os.fspath(path)
@@ -425,6 +562,7 @@ def _verify_local(path: Path, sha256: str | None, fmt: str | None) -> Path:
         source=str(path),
         sha256=sha256,
         fmt=fmt,
+        size=size,
         cleanup_note=(
             "The local file was left untouched; it may be corrupt or a "
             "different version than the one expected."
@@ -433,12 +571,35 @@ def _verify_local(path: Path, sha256: str | None, fmt: str | None) -> Path:
     return Path(os.path.abspath(path))
 
 
-def _cached_problem(path: Path, sha256: str | None, fmt: str | None) -> str:
-    """Return why a cached file is unusable, or "" if it is fine."""
+def _unreadable(path: Path) -> CacheError:
+    return CacheError(
+        f"Cannot read the cached file {path}: permission denied. It was "
+        f"left as it is; ask its owner to make it readable, or set "
+        f"{CACHE_ENV_VAR} to a cache of your own.",
+        path=path,
+    )
+
+
+def _cached_problem(
+    path: Path, sha256: str | None, fmt: str | None, size: int | None = None
+) -> str:
+    """Return why a cached file is unusable, or "" if it is fine.
+
+    Raises CacheError for a file this user may not read: that is not
+    corruption, and another user's file must not be deleted."""
     try:
-        _verify(path, source=str(path), sha256=sha256, fmt=fmt, cleanup_note="")
+        _verify(
+            path,
+            source=str(path),
+            sha256=sha256,
+            fmt=fmt,
+            size=size,
+            cleanup_note="",
+        )
     except WeightsIntegrityError as e:
         return str(e).strip()
+    except PermissionError:
+        raise _unreadable(path) from None
     except OSError as e:
         return f"unreadable ({e})"
     return ""
@@ -581,7 +742,7 @@ def _download(
 ) -> Path:
     """Download `url` to `dest` through a verified temporary file."""
     directory = dest.parent
-    directory.mkdir(parents=True, exist_ok=True)
+    _make_dirs(directory)
     _remove_stale_partials(directory)
     note = f"Nothing was kept in the cache ({directory})."
     fd, tmp_name = tempfile.mkstemp(
@@ -611,11 +772,14 @@ def _download(
                 "to the same release, then retry."
             ),
         )
+        # mkstemp makes the file 0600; the cache may be shared.
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, dest)
     except BaseException:
         _unlink_quiet(tmp)
         raise
     _fsync_dir(directory)
+    _remember_sha256(dest, actual)
     return dest
 
 
@@ -627,7 +791,15 @@ def _subdir(cache_subdir: str) -> Path:
         )
     _check_relative(cache_subdir, "cache_subdir", allow_nested=True)
     directory = cache_dir() / cache_subdir
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        _make_dirs(directory)
+    except OSError as e:
+        raise CacheError(
+            f"Cannot use {directory} in the weights cache: "
+            f"{e.strerror or e}. Set {CACHE_ENV_VAR} to a directory you "
+            "can write.",
+            path=directory,
+        ) from None
     return directory
 
 
@@ -713,42 +885,95 @@ def fetch(
     )
 
 
-def _preset_plan(
-    files: Iterable[str],
-    required: Iterable[str],
-    sha256s: Mapping[str, str] | None,
-) -> tuple[list[str], set[str], dict[str, str]]:
-    if isinstance(files, str) or isinstance(required, str):
-        raise TypeError("Expected `files` and `required` to be lists of names.")
-    hashes = {
-        name: _normalize_sha256(value, f"sha256s[{name!r}]")
-        for name, value in (sha256s or {}).items()
-    }
-    order: list[str] = []
-    for name in [*required, *files, *hashes]:
-        if name not in order:
-            _check_relative(name, "files", allow_nested=True)
-            order.append(name)
-    # A file whose hash is pinned must be there.
-    must = set(required) | set(hashes)
-    return order, must, hashes
+class _Plan:
+    """What a preset directory must hold: files in download order, the
+    required ones, and pinned sha256s and sizes."""
 
+    def __init__(self, files, required, sha256s, manifest):
+        if isinstance(files, str) or isinstance(required, str):
+            raise TypeError(
+                "Expected `files` and `required` to be lists of names."
+            )
+        self.hashes = {
+            name: _normalize_sha256(value, f"sha256s[{name!r}]")
+            for name, value in (sha256s or {}).items()
+        }
+        self.sizes: dict[str, int] = {}
+        self.manifest = manifest
+        self.order: list[str] = []
+        head = [manifest] if manifest else []
+        self._add(*head, *required, *files, *self.hashes)
+        # A file whose hash is pinned must be there.
+        self.must = set(required) | set(self.hashes)
 
-def _preset_problem(
-    directory: Path, order: list[str], must: set[str], hashes: dict[str, str]
-) -> str:
-    for name in order:
-        path = directory / name
-        if not path.is_file():
-            if name in must:
-                return f"required file {name} is missing"
-            continue
-        problem = _cached_problem(
-            path, hashes.get(name), _resolve_format(None, name)
-        )
-        if problem:
-            return f"{name}: {problem}"
-    return ""
+    def _add(self, *names: str) -> None:
+        for name in names:
+            if name not in self.order:
+                _check_relative(name, "files", allow_nested=True)
+                self.order.append(name)
+
+    def read_manifest(self, directory: Path, source: str) -> None:
+        """Pins every file listed in the manifest (`{"files": {name:
+        {"sha256", "size"}}}`, as in a model card) of `directory`."""
+        if not self.manifest or not (directory / self.manifest).is_file():
+            return
+        where = f"{source.rstrip('/')}/{self.manifest}"
+        try:
+            with _open_binary(directory / self.manifest) as f:
+                listed = json.loads(f.read().decode("utf-8")).get("files")
+        except PermissionError:
+            raise
+        except (OSError, ValueError, AttributeError) as e:
+            raise WeightsIntegrityError(
+                f"Cannot read the file list of {where}: {e}",
+                source=where,
+            ) from None
+        if listed is None:
+            return
+        if not isinstance(listed, dict):
+            raise WeightsIntegrityError(
+                f"Expected `files` in {where} to map file names to "
+                f"{{sha256, size}}. Received: {listed!r:.200}",
+                source=where,
+            )
+        for fname, entry in listed.items():
+            entry = entry if isinstance(entry, dict) else {}
+            self._add(fname)
+            self.must.add(fname)
+            if entry.get("sha256") is not None:
+                sha = _normalize_sha256(
+                    entry["sha256"], f"files[{fname!r}].sha256 of {where}"
+                )
+                self.hashes.setdefault(fname, sha)
+                # A size is checked only with the hash it came with.
+                if self.hashes[fname] == sha and isinstance(
+                    entry.get("size"), int
+                ):
+                    self.sizes[fname] = entry["size"]
+
+    def problem(self, directory: Path) -> str:
+        """Why the cached `directory` is unusable, or ""."""
+        try:
+            self.read_manifest(directory, str(directory))
+        except WeightsIntegrityError as e:
+            return str(e)
+        except PermissionError:
+            raise _unreadable(directory / self.manifest) from None
+        for name in self.order:
+            path = directory / name
+            if not path.is_file():
+                if name in self.must:
+                    return f"required file {name} is missing"
+                continue
+            problem = _cached_problem(
+                path,
+                self.hashes.get(name),
+                _resolve_format(None, name),
+                self.sizes.get(name),
+            )
+            if problem:
+                return f"{name}: {problem}"
+        return ""
 
 
 def _preset_dir_name(url: str, name: str | None, hashes: dict) -> str:
@@ -784,6 +1009,7 @@ def fetch_preset(
     sha256s: Mapping[str, str] | None = None,
     *,
     required: Iterable[str] = PRESET_REQUIRED_FILES,
+    manifest: str | None = None,
     name: str | None = None,
     timeout: float = 60,
     progress: bool = False,
@@ -801,6 +1027,11 @@ def fetch_preset(
             with a hash of these pins (or of the URL when there are none).
         required: files that must exist (default: `config.json` and
             `model.weights.h5`); any failure on them aborts.
+        manifest: optional name of a JSON file of the preset that lists
+            its files as `{"files": {name: {"sha256": ..., "size": ...}}}`
+            (our `model_card.json`). It is fetched first (a 404 skips it);
+            every file it lists is then required and checked against its
+            size and sha256, on download and on every reuse.
         name: base name of the cached directory; default: the last
             component of the URL path.
         timeout: socket timeout in seconds for each request.
@@ -810,32 +1041,38 @@ def fetch_preset(
     downloaded into a temporary directory (`<name>.partial-<random>`)
     that is renamed into place only once everything is verified, so a
     preset directory in the cache is always complete. Cached presets are
-    re-verified (required files, pinned hashes, formats) before reuse.
+    re-verified (required files, pinned hashes, formats) before reuse;
+    a file's sha256 is computed once per process while the file is
+    unchanged (same size and modification time).
 
     Returns:
         The path of the preset directory.
     """
-    order, must, hashes = _preset_plan(files, required, sha256s)
+    plan = _Plan(files, required, sha256s, manifest)
     kind, location = _classify(source)
     if kind == "local":
         if not location.is_dir():
             raise FileNotFoundError(
                 errno.ENOENT, "Preset directory not found", str(location)
             )
-        for fname in order:
+        plan.read_manifest(location, str(location))
+        for fname in plan.order:
             path = location / fname
-            if path.exists() or fname in must:
+            if path.exists() or fname in plan.must:
                 _verify_local(
-                    path, hashes.get(fname), _resolve_format(None, fname)
+                    path,
+                    plan.hashes.get(fname),
+                    _resolve_format(None, fname),
+                    plan.sizes.get(fname),
                 )
         return Path(os.path.abspath(location))
 
     url = location if location.endswith("/") else location + "/"
     directory = _subdir(cache_subdir)
-    final = directory / _preset_dir_name(url, name, hashes)
+    final = directory / _preset_dir_name(url, name, plan.hashes)
 
     if final.exists():
-        problem = _preset_problem(final, order, must, hashes)
+        problem = plan.problem(final)
         if not problem:
             return final
         warnings.warn(
@@ -844,35 +1081,45 @@ def fetch_preset(
             stacklevel=2,
         )
         _discard_dir(final)
+        plan = _Plan(files, required, sha256s, manifest)
 
     _remove_stale_partials(directory)
+    note = f"Nothing was kept in the cache ({directory})."
     staging = Path(
         tempfile.mkdtemp(prefix=f"{final.name}{_PARTIAL}", dir=directory)
     )
     try:
-        for fname in order:
+        # mkdtemp makes the directory 0700; the cache may be shared.
+        os.chmod(staging, _dir_mode())
+        done: set[str] = set()
+        while pending := [f for f in plan.order if f not in done]:
+            fname = pending[0]
+            done.add(fname)
             file_url = urllib.parse.urljoin(url, urllib.parse.quote(fname))
             dest = staging / fname
             try:
                 _download(
                     file_url,
                     dest,
-                    sha256=hashes.get(fname),
+                    sha256=plan.hashes.get(fname),
                     fmt=_resolve_format(None, fname),
                     timeout=timeout,
                     progress=progress,
                 )
             except WeightsDownloadError as e:
-                if e.status == 404 and fname not in must:
+                if e.status == 404 and fname not in plan.must:
                     continue
                 raise
+            if fname == manifest:
+                plan.read_manifest(staging, url)
+            got = dest.stat().st_size
+            if plan.sizes.get(fname, got) != got:
+                raise _size_mismatch(file_url, plan.sizes[fname], got, note)
         try:
             os.rename(staging, final)
         except OSError:
             # Another process finished first: use its copy if it is sound.
-            if final.is_dir() and not _preset_problem(
-                final, order, must, hashes
-            ):
+            if final.is_dir() and not plan.problem(final):
                 _rmtree_quiet(staging)
                 return final
             raise

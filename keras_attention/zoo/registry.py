@@ -40,6 +40,10 @@ class ModelSpec:
         description: One line for tables.
         paper: Link to the paper of the architecture/attention.
         input_kind: "image" (pixel arrays) or "waveform" (mono audio).
+        architecture: What a preset's `config.json` must hold to fit this
+            model: `{"class_name": backbone class, "label": e.g.
+            "image ResNet-18", "config": {entries of the stage layout}}`;
+            None skips the check (only the attention is compared).
     """
 
     name: str
@@ -51,6 +55,7 @@ class ModelSpec:
     description: str
     paper: str
     input_kind: str = "image"
+    architecture: dict | None = None
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -103,7 +108,16 @@ def published_weights(name: str) -> dict[str, dict]:
     entries = {}
     if root.is_dir():
         for card_path in sorted(root.glob(f"*/{MODEL_CARD_FILE}")):
-            card = json.loads(card_path.read_text())
+            try:
+                card = json.loads(card_path.read_text())
+            except (OSError, UnicodeDecodeError, ValueError) as error:
+                raise ValueError(
+                    f"Cannot read the model card {card_path}: {error}"
+                ) from error
+            if not isinstance(card, dict):
+                raise ValueError(
+                    f"Expected a JSON object in the model card {card_path}."
+                )
             card["path"] = str(card_path.parent)
             entries[card_path.parent.name] = card
     return dict(
