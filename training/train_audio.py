@@ -101,6 +101,9 @@ WEIGHTS_LICENSE = "Apache-2.0"
 # PANNs mask up to 64 frames of a 10 s clip (1001 frames): 6.4% of it. The
 # same absolute width would blank out a short clip entirely.
 PANNS_TIME_MASK = 64 / 1000
+# The arguments that change the trained weights. Not
+# `--skip-bad-files`: without bad files it changes nothing, and with them only
+# a run that skips them gets past loading.
 RECIPE_KEYS = (
     "model",
     "dataset",
@@ -187,6 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.2,
         help="dropout after every conv block (PANNs CNNs: 0.2)",
+    )
+    p.add_argument(
+        "--skip-bad-files",
+        action="store_true",
+        help="leave out audio files that cannot be decoded or hold NaN/Inf "
+        "samples (one warning lists them); default: stop with an error "
+        "naming them",
     )
     p.add_argument(
         "--time-mask-seconds",
@@ -390,6 +400,7 @@ def load_splits(args) -> audio_data.AudioSplits:
             fold=args.fold,
             batch_size=args.batch_size,
             seed=args.seed,
+            skip_bad_files=args.skip_bad_files,
         )
     except image_data.DatasetNotFoundError:
         raise

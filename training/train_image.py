@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="train on the first N images of the training split only "
         "(validation and test sets stay whole; small budgets)",
     )
+    p.add_argument(
+        "--skip-bad-files",
+        action="store_true",
+        help="folder dataset: leave out images that cannot be decoded (one "
+        "warning lists them); default: stop with an error naming the file",
+    )
     return p
 
 
@@ -167,7 +173,8 @@ def resolve(args) -> argparse.Namespace:
 
 
 # Arguments that change the trained weights (a backup made with other values
-# must not be resumed).
+# must not be resumed). Not `--skip-bad-files`: without bad files it changes
+# nothing, and with them only a run that skips them gets past loading.
 RECIPE_KEYS = (
     "model",
     "dataset",
@@ -342,6 +349,7 @@ def train(args, callbacks=None, splits=None) -> dict:
                 image_size=(args.image_size, args.image_size),
                 limit=args.limit,
                 train_subset=args.train_subset,
+                skip_bad_files=args.skip_bad_files,
             )
         except image_data.DatasetNotFoundError:
             raise
