@@ -23,6 +23,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_attention.zoo.download import _fsync_dir  # the rename's sync
 from training import publish
 
 DEFAULTS = {
@@ -241,19 +242,6 @@ def backup_candidates(backup: Path) -> list[tuple[int, Path]]:
             if "weights" not in data and isinstance(data.get("epoch"), int):
                 found.append((int(data["epoch"]), weights))
     return found
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # not supported (Windows)
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _fsync_file(path: Path) -> None:

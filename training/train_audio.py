@@ -18,9 +18,12 @@ end is inside the model) and every backend (`KERAS_BACKEND`), through
   masks, active in training only);
 - AdamW (or SGD) with decoupled weight decay, warmup then cosine decay;
   seeded data order and augmentation;
-- `keras.callbacks.BackupAndRestore` in `<run-dir>/backup` (rerun the same
-  command to resume after the last finished epoch), a CSV log and a PNG of
-  the curves;
+- a backup per epoch in `<run-dir>/backup` (`training.common.Backup`,
+  written atomically: rerun the same command to resume after the last
+  finished epoch, even after `kill -9`), a CSV log and a PNG of the curves;
+- bad audio files (undecodable, NaN/Inf samples) stop the run naming them,
+  or are left out with one warning (`--skip-bad-files`); caches go to the
+  library's cache folder, never into `--data-dir`;
 - at the end: a float32 preset in `<run-dir>/preset_float32` and the
   published preset (default `zoo/<model>/<weights-name>`, float16 weight
   files) with a `model_card.json`. Test metrics are filled in by
