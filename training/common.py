@@ -297,7 +297,7 @@ def _pause_for_test(tmp: Path, epoch: int) -> None:
         f.truncate(size // 2)
         f.flush()
         os.fsync(f.fileno())
-    Path(marker).write_text(str(tmp))
+    write_atomic(Path(marker), str(tmp))  # never seen half written
     time.sleep(600)
 
 
@@ -604,11 +604,14 @@ def check_output_dirs(args) -> None:
     """Raises `RecipeError` naming the argument and the path when
     `--run-dir` or `--output` (unless `--no-publish`) cannot be written,
     or when writing one would delete the other: checked before any
-    training. `--output` is replaced as a whole at the end, so it must be
-    a preset folder, an empty one or a new one."""
+    training (`--output` only where it is written: not with
+    `--no-publish` or `--cross-validation`). `--output` is replaced as a
+    whole at the end, so it must be a preset folder, an empty one or a new
+    one."""
     run_dir = Path(args.run_dir).expanduser().resolve()
     problems = [("--run-dir", run_dir, _writable_dir_problem(run_dir))]
-    if not args.no_publish:
+    publishes = not (args.no_publish or getattr(args, "cross_validation", 0))
+    if publishes:
         out = Path(args.output).expanduser().resolve()
         problem = _writable_dir_problem(out)
         if problem is None and _inside(run_dir, out):
