@@ -98,6 +98,12 @@ def write_fake_instruments(root: Path, per_split=None, seconds=0.4, seed=0):
     return rows
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path, monkeypatch):
+    """Dataset caches go to this test's folder, not the user's cache."""
+    monkeypatch.setenv("KERAS_ATTENTION_CACHE", str(tmp_path / "cache"))
+
+
 @pytest.fixture
 def fake_instruments(tmp_path):
     root = tmp_path / "instruments"
@@ -182,8 +188,8 @@ def test_instrument_splits_keep_the_first_seconds_and_cache_them(
     np.testing.assert_array_equal(splits.train.x[0], wave[: RATE // 4])
     assert splits.train.y.tolist() == [r["family_id"] for r in rows[:22]]
     assert "fake_heldout" in splits.notes["test_soundfont"]
-    cache = root / "cache" / "train_first4000.npy"
-    assert cache.is_file()
+    assert not (root / "cache").exists()  # nothing written into the data
+    (cache,) = audio_data.dataset_cache_dir(root).glob("train_first4000_*")
     # A cache of the wrong shape (another build) is rebuilt, not trusted.
     np.save(cache, np.zeros((3, 4000), np.float32))
     again = audio_data.load_instruments(root, clip_seconds=0.25)

@@ -218,25 +218,30 @@ def test_missing_dataset_is_a_clear_cli_error(tmp_path, capsys):
     assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().err
 
 
-def _write_cifar(folder: Path, per_batch=3):
+def write_cifar(folder: Path, per_batch=3, protocol=2):
+    """A CIFAR-10 python folder as the real one holds it: pickles (protocol
+    2) of dicts with bytes keys, a uint8 `data` array and a list of python
+    int `labels`."""
     folder.mkdir()
     rng = np.random.default_rng(0)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         data = rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8)
         batch = {
+            b"batch_label": name.encode(),
             b"data": data,
-            b"labels": list(rng.integers(0, 10, size=per_batch)),
+            b"labels": rng.integers(0, 10, size=per_batch).tolist(),
+            b"filenames": [f"{name}_{i}.png".encode() for i in range(3)],
         }
         with open(folder / name, "wb") as f:
-            pickle.dump(batch, f)
+            pickle.dump(batch, f, protocol=protocol)
     meta = {b"label_names": [f"c{i}".encode() for i in range(10)]}
     with open(folder / "batches.meta", "wb") as f:
-        pickle.dump(meta, f)
+        pickle.dump(meta, f, protocol=protocol)
 
 
 def test_cifar10_pickle_layout(tmp_path):
     folder = tmp_path / "cifar-10-batches-py"
-    _write_cifar(folder)
+    write_cifar(folder)
     (x_train, y_train), (x_test, y_test), names = (
         image_data.load_cifar10_arrays(folder)
     )
@@ -548,7 +553,7 @@ def test_resume_continues_after_the_last_finished_epoch(
     with pytest.raises(KeyboardInterrupt):
         train_image.train(args, callbacks=[Interrupt()])
     backup = tmp_path / "run" / "backup"
-    assert (backup / "latest.weights.h5").is_file()
+    assert (backup / "epoch-0001.weights.h5").is_file()
     assert (
         json.loads((backup / "training_metadata.json").read_text())["epoch"]
         == 1

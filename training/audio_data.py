@@ -6,8 +6,9 @@ Datasets (`DATASETS`):
   `training/build_instrument_dataset.py` (splits `train`, `valid`,
   `test_instrument`, `test_soundfont`, see `training/instruments.py`). Every
   clip starts at the note's onset; the recipe keeps the first
-  `clip_seconds` of each (read once, then cached as `.npy` next to the
-  dataset) and holds them in memory.
+  `clip_seconds` of each (read once, then cached as `.npy` in the
+  library's cache folder, see `dataset_cache_dir`) and holds them in
+  memory.
 - ``esc50`` and ``urbansound8k``: the official folds; `fold` is the test
   fold, the others train. There is no further validation split in these
   protocols: the held-out fold is also the validation data, and the last
@@ -18,12 +19,21 @@ Datasets (`DATASETS`):
 
 The last four decode through `keras_attention.audio` (soundfile, real
 resampling, a decoded-waveform cache) and crop or pad to `clip_seconds`.
+
+Nothing is written into the dataset folder (it may be read-only): caches
+go to `dataset_cache_dir(root)`, under `keras_attention.zoo.download.
+cache_dir()` (`KERAS_ATTENTION_CACHE`). A file that cannot be decoded, or
+holds NaN or infinite samples, stops loading with a `BadFilesError` naming
+it; with `skip_bad_files` such files are left out and one warning lists
+them.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,41 +113,125 @@ def default_instruments_dir() -> Path:
     return instruments.default_output_dir()
 
 
+class BadFilesError(ValueError):
+    """Dataset files that cannot be used (undecodable, NaN or Inf)."""
+
+
+def dataset_cache_dir(root) -> Path:
+    """The cache folder of the dataset in `root`: a subfolder of the
+    library's cache (`KERAS_ATTENTION_CACHE`) keyed by the folder's
+    resolved path, never inside the dataset itself."""
+    from keras_attention.zoo.download import cache_dir
+
+    real = os.path.realpath(os.path.expanduser(str(root)))
+    digest = hashlib.sha256(real.encode()).hexdigest()[:16]
+    name = os.path.basename(real) or "root"
+    return cache_dir() / "datasets" / f"{name}-{digest}"
+
+
+def bad_files_message(bad, what: str) -> str:
+    listed = "; ".join(f"{path} ({reason})" for path, reason in bad)
+    return f"{what}: {len(bad)} bad audio file(s): {listed}"
+
+
+def report_bad_files(bad, what: str, skip: bool) -> None:
+    """Raises `BadFilesError` listing `bad` (`(path, reason)` pairs), or
+    with `skip` warns once listing them."""
+    if not bad:
+        return
+    if not skip:
+        raise BadFilesError(
+            bad_files_message(bad, what)
+            + ". Remove or fix them, or pass --skip-bad-files to leave "
+            "them out."
+        )
+    warnings.warn(
+        bad_files_message(bad, what) + "; skipped (--skip-bad-files)",
+        stacklevel=3,
+    )
+
+
 def _first_samples(path: Path, n: int) -> np.ndarray:
+    """The first `n` samples of `path`, mono float32, zero-padded. Raises
+    `ValueError` (the reason) for a file soundfile cannot decode or whose
+    samples are not all finite."""
     import soundfile
 
-    audio, _ = soundfile.read(str(path), frames=n, dtype="float32")
+    try:
+        audio, _ = soundfile.read(str(path), frames=n, dtype="float32")
+    except Exception as error:  # soundfile raises several kinds
+        raise ValueError(f"cannot decode: {error}") from None
     if audio.ndim == 2:
         audio = audio.mean(axis=1)
+    if not np.isfinite(audio).all():
+        raise ValueError("NaN or infinite samples")
     if len(audio) < n:
         audio = np.pad(audio, (0, n - len(audio)))
     return audio
 
 
-def _cached_clips(root: Path, split: str, rows: list[dict], n: int):
-    """`(len(rows), n)` float32: the first `n` samples of every clip of
-    `split`, from `<root>/cache/` or read and cached (atomically)."""
-    cache = root / "cache" / f"{split}_first{n}.npy"
+def _dataset_stamp(root: Path) -> str:
+    """Changes when the dataset is rebuilt (its manifest and metadata)."""
+    parts = []
+    for name in ("COMPLETE", "metadata.csv"):
+        try:
+            stat = (root / name).stat()
+        except OSError:
+            continue
+        parts.append(f"{name}:{stat.st_mtime_ns}:{stat.st_size}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
+
+
+def _cached_clips(
+    root: Path, split: str, rows: list[dict], n: int, skip_bad_files=False
+):
+    """`(x, kept)`: the first `n` samples (float32) of every usable clip of
+    `split` and the indices of their rows. Read from `dataset_cache_dir`
+    or read and cached (atomically; only splits without bad files)."""
+    cache = dataset_cache_dir(root) / (
+        f"{split}_first{n}_{_dataset_stamp(root)}.npy"
+    )
     if cache.is_file():
         try:
             x = np.load(cache, allow_pickle=False)
             if x.shape == (len(rows), n) and x.dtype == np.float32:
-                return x
+                return x, list(range(len(rows)))
         except (OSError, ValueError):
             pass  # unreadable or stale: rebuilt below
-    x = np.stack([_first_samples(root / r["filename"], n) for r in rows])
-    cache.parent.mkdir(exist_ok=True)
-    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, x, allow_pickle=False)
-    os.replace(tmp, cache)
-    return x
+    clips, kept, bad = [], [], []
+    for i, row in enumerate(rows):
+        path = root / row["filename"]
+        try:
+            clips.append(_first_samples(path, n))
+        except ValueError as error:
+            bad.append((str(path), str(error)))
+            continue
+        kept.append(i)
+    report_bad_files(bad, f"instrument dataset split {split!r}", skip_bad_files)
+    x = np.stack(clips) if clips else np.zeros((0, n), np.float32)
+    if bad:
+        return x, kept
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, x, allow_pickle=False)
+        os.replace(tmp, cache)
+    except OSError as error:
+        warnings.warn(
+            f"could not write the cache {cache}: {error}", stacklevel=2
+        )
+    return x, kept
 
 
 def load_instruments(
-    data_dir=None, clip_seconds: float = 1.0, sample_rate: int = 16000
+    data_dir=None,
+    clip_seconds: float = 1.0,
+    sample_rate: int = 16000,
+    skip_bad_files: bool = False,
 ) -> AudioSplits:
-    """The instrument-family dataset, first `clip_seconds` of every clip."""
+    """The instrument-family dataset, first `clip_seconds` of every clip
+    (bad files: see the module docstring)."""
     from training import instruments
 
     root = Path(data_dir) if data_dir else default_instruments_dir()
@@ -164,8 +258,10 @@ def load_instruments(
     }
     arrays = {}
     for split, split_rows in by_split.items():
-        x = _cached_clips(root, split, split_rows, n)
-        y = np.asarray([r["family_id"] for r in split_rows], dtype=np.int32)
+        x, kept = _cached_clips(root, split, split_rows, n, skip_bad_files)
+        y = np.asarray(
+            [split_rows[i]["family_id"] for i in kept], dtype=np.int32
+        )
         arrays[split] = ClipArrays(x, y)
     manifest = _read_json(root / "COMPLETE")
     config = manifest.get("config", {})
@@ -220,17 +316,20 @@ def load_splits(
     fold: int | None = None,
     batch_size: int = 32,
     seed: int = 0,
+    skip_bad_files: bool = False,
 ) -> AudioSplits:
-    """Train / validation / test data of dataset `key` (see `DATASETS`)."""
-    from keras_attention import audio
-
+    """Train / validation / test data of dataset `key` (see `DATASETS`).
+    Bad files raise `BadFilesError` naming them, or with `skip_bad_files`
+    are left out with one warning listing them."""
     if key not in DATASETS:
         raise ValueError(f"Unknown dataset {key!r}; expected one of {DATASETS}")
     default_rate, default_clip = DEFAULT_AUDIO[key]
     sample_rate = sample_rate or default_rate
     clip_seconds = clip_seconds or default_clip
     if key == "instruments":
-        return load_instruments(data_dir, clip_seconds, sample_rate)
+        return load_instruments(
+            data_dir, clip_seconds, sample_rate, skip_bad_files
+        )
     if data_dir is None:
         raise ValueError(f"--dataset {key} needs --data-dir (its folder)")
     common = {
@@ -238,9 +337,11 @@ def load_splits(
         "clip_seconds": clip_seconds,
         "batch_size": batch_size,
         "seed": seed,
-        "cache_dir": os.path.join(str(data_dir), ".keras_attention_cache"),
+        "cache_dir": dataset_cache_dir(data_dir),
+        # Every file is decoded (and cached) once here, so a bad one is
+        # found before training, not in the middle of an epoch.
+        "strict": False,
     }
-    notes = {}
     if key in NUM_FOLDS:
         num = NUM_FOLDS[key]
         fold = num if fold is None else fold
@@ -248,6 +349,38 @@ def load_splits(
             raise ValueError(
                 f"--fold must be in 1..{num} for {key}, got {fold}"
             )
+    with warnings.catch_warnings():
+        # The datasets' own warnings about skipped files: reported once
+        # for all of them below.
+        warnings.filterwarnings("ignore", message=r".*\(strict=False\)")
+        train, val, tests, notes, name = _user_datasets(
+            key, data_dir, common, fold, seed
+        )
+    bad = {}
+    for dataset in (train, val, *tests.values()):
+        bad.update(dict(dataset.skipped))
+    report_bad_files(sorted(bad.items()), name, skip_bad_files)
+    return AudioSplits(
+        key=key,
+        name=name,
+        class_names=list(train.class_names),
+        sample_rate=sample_rate,
+        clip_seconds=clip_seconds,
+        train=train,
+        val=val,
+        tests=tests,
+        source=str(data_dir),
+        notes=notes,
+    )
+
+
+def _user_datasets(key, data_dir, common, fold, seed):
+    """`(train, val, tests, notes, name)` of a dataset in a user's folder
+    (`keras_attention.audio` classes built with `common` arguments)."""
+    from keras_attention import audio
+
+    if key in NUM_FOLDS:
+        num = NUM_FOLDS[key]
         cls = audio.ESC50 if key == "esc50" else audio.UrbanSound8K
         train_folds = [f for f in range(1, num + 1) if f != fold]
         train = cls(data_dir, folds=train_folds, shuffle=True, **common)
@@ -283,18 +416,7 @@ def load_splits(
         tests = {"val": val}
         notes = {"split": f"seeded 10% validation split (seed {seed})"}
         name = "audio folder"
-    return AudioSplits(
-        key=key,
-        name=name,
-        class_names=list(train.class_names),
-        sample_rate=sample_rate,
-        clip_seconds=clip_seconds,
-        train=train,
-        val=val,
-        tests=tests,
-        source=str(data_dir),
-        notes=notes,
-    )
+    return train, val, tests, notes, name
 
 
 def _no_seed(kwargs: dict) -> dict:

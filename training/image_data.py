@@ -243,26 +243,92 @@ def load_fashion_mnist_arrays(data_dir=None):
 # CIFAR-10 (python pickle layout)
 
 
+# What the CIFAR-10 batch files may contain besides dicts, lists, strings,
+# bytes and numbers: numpy arrays (and, in files pickled by Python 3 with
+# protocol 2, bytes spelled as `_codecs.encode(text, "latin1")`). Any other
+# global a pickle names (os.system, builtins.eval, ...) is refused before it
+# is called.
+def _latin1_bytes(text, encoding="latin1"):
+    if encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(
+            f"refused _codecs.encode with encoding {encoding!r}"
+        )
+    return text.encode("latin1")
+
+
+def _cifar_globals() -> dict:
+    try:
+        from numpy._core.multiarray import _reconstruct
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct
+    return {
+        ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): _latin1_bytes,
+    }
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles only plain containers, bytes and numpy arrays (the
+    globals of `_cifar_globals`), so a crafted batch file cannot run
+    code."""
+
+    def find_class(self, module, name):
+        allowed = _cifar_globals().get((module, name))
+        if allowed is None:
+            raise pickle.UnpicklingError(
+                f"refused global {module}.{name} (a CIFAR-10 batch holds "
+                "only a dict of lists, bytes and numpy arrays)"
+            )
+        return allowed
+
+
 def _unpickle(path: Path) -> dict:
-    with open(path, "rb") as f:
-        return pickle.load(f, encoding="bytes")
+    """A CIFAR-10 python batch file, read without running code from it.
+    Raises `ValueError` naming `path` if it is not one."""
+    try:
+        with open(path, "rb") as f:
+            data = _CifarUnpickler(f, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
+        raise ValueError(
+            f"{path}: not a CIFAR-10 python batch file: {error}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"{path}: not a CIFAR-10 python batch file: holds a "
+            f"{type(data).__name__}, expected a dict"
+        )
+    return data
 
 
-def _key(d: dict, name: str):
+def _key(d: dict, name: str, path: Path):
     if name in d:
         return d[name]
-    return d[name.encode()]
+    if name.encode() in d:
+        return d[name.encode()]
+    raise ValueError(f"{path}: not a CIFAR-10 python batch file: no {name!r}")
 
 
 def _cifar_batch(path: Path):
     batch = _unpickle(path)
-    data = np.asarray(_key(batch, "data"), dtype=np.uint8)
-    labels = np.asarray(_key(batch, "labels"), dtype=np.int32)
+    try:
+        data = np.asarray(_key(batch, "data", path), dtype=np.uint8)
+        labels = np.asarray(_key(batch, "labels", path), dtype=np.int32)
+    except (TypeError, OverflowError) as error:
+        raise ValueError(
+            f"{path}: unreadable data or labels ({error})"
+        ) from None
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
         raise ValueError(
             f"{path}: expected `data` of shape (n, 3072). Received {data.shape}"
         )
     # Rows are 1024 red, 1024 green, 1024 blue values, row-major.
+    if labels.shape != (len(data),):
+        raise ValueError(
+            f"{path}: {len(data)} images but labels of shape {labels.shape}"
+        )
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return images, labels
 
@@ -289,7 +355,7 @@ def load_cifar10_arrays(data_dir):
         meta = _unpickle(folder / "batches.meta")
         class_names = [
             n.decode() if isinstance(n, bytes) else str(n)
-            for n in _key(meta, "label_names")
+            for n in _key(meta, "label_names", folder / "batches.meta")
         ]
     x_train = np.concatenate([x for x, _ in train])
     y_train = np.concatenate([y for _, y in train])
@@ -306,10 +372,27 @@ def _class_folders(root: Path) -> list[str]:
     )
 
 
-def _read_image_folder(root: Path, class_names, image_size, channels):
+def _read_image(path: Path, mode: str, image_size, channels) -> np.ndarray:
     from PIL import Image
 
+    with Image.open(path) as image:
+        image = image.convert(mode)
+        if image.size != (image_size[1], image_size[0]):
+            image = image.resize((image_size[1], image_size[0]), Image.BILINEAR)
+        array = np.asarray(image, dtype=np.uint8)
+    return array.reshape(*image_size, channels)
+
+
+def _read_image_folder(
+    root: Path, class_names, image_size, channels, seen=None, skipped=None
+):
+    """Images of `root/<class>/*` and their labels. Each file on disk is
+    read once: a path whose real path (symlinks resolved) is in `seen`
+    (shared across calls) is left out. A file Pillow cannot decode raises
+    `ValueError` naming it, or, with `skipped` (a list), is appended to it
+    as `(path, reason)` and left out."""
     mode = {1: "L", 3: "RGB"}[channels]
+    seen = set() if seen is None else seen
     images, labels = [], []
     for label, name in enumerate(class_names):
         folder = root / name
@@ -318,14 +401,21 @@ def _read_image_folder(root: Path, class_names, image_size, channels):
         for path in sorted(folder.iterdir()):
             if path.suffix.lower() not in IMAGE_EXTENSIONS:
                 continue
-            with Image.open(path) as image:
-                image = image.convert(mode)
-                if image.size != (image_size[1], image_size[0]):
-                    image = image.resize(
-                        (image_size[1], image_size[0]), Image.BILINEAR
-                    )
-                array = np.asarray(image, dtype=np.uint8)
-            images.append(array.reshape(*image_size, channels))
+            real = os.path.realpath(path)
+            if real in seen or not os.path.isfile(real):
+                continue
+            seen.add(real)
+            try:
+                images.append(_read_image(path, mode, image_size, channels))
+            except Exception as error:  # PIL raises many kinds
+                reason = f"{type(error).__name__}: {error}"
+                if skipped is None:
+                    raise ValueError(
+                        f"{path}: cannot read this image ({reason}). Remove "
+                        "it, or pass --skip-bad-files to leave bad files out."
+                    ) from None
+                skipped.append((str(path), reason))
+                continue
             labels.append(label)
     if not images:
         raise DatasetNotFoundError(
@@ -335,12 +425,28 @@ def _read_image_folder(root: Path, class_names, image_size, channels):
     return np.stack(images), np.asarray(labels, dtype=np.int32)
 
 
-def load_folder_arrays(data_dir, image_size=(32, 32), channels=3, seed=0):
+def _warn_skipped(skipped, what: str) -> None:
+    if skipped:
+        import warnings
+
+        listed = "; ".join(f"{path} ({reason})" for path, reason in skipped)
+        warnings.warn(
+            f"{what}: skipped {len(skipped)} bad file(s): {listed}",
+            stacklevel=3,
+        )
+
+
+def load_folder_arrays(
+    data_dir, image_size=(32, 32), channels=3, seed=0, skip_bad_files=False
+):
     """Images from `root/<class>/*.png` (or `root/train/<class>` and
     `root/test/<class>`), read with Pillow and resized to `image_size`.
 
     Without `train/` and `test/`, a deterministic 10% (seeded shuffle) is
-    held out as the test set.
+    held out as the test set. Every file on disk counts once (symlinks to
+    a file already listed are left out). A file that cannot be decoded
+    raises `ValueError` naming it; with `skip_bad_files` it is left out
+    and one warning lists every such file.
 
     Returns `(x_train, y_train), (x_test, y_test), class_names`.
     """
@@ -350,14 +456,18 @@ def load_folder_arrays(data_dir, image_size=(32, 32), channels=3, seed=0):
     if channels not in (1, 3):
         raise ValueError(f"Expected channels 1 or 3. Received: {channels}")
     image_size = tuple(image_size)
+    seen = set()
+    skipped = [] if skip_bad_files else None
+    read = {"seen": seen, "skipped": skipped}
     if (root / "train").is_dir() and (root / "test").is_dir():
         class_names = _class_folders(root / "train")
         train = _read_image_folder(
-            root / "train", class_names, image_size, channels
+            root / "train", class_names, image_size, channels, **read
         )
         test = _read_image_folder(
-            root / "test", class_names, image_size, channels
+            root / "test", class_names, image_size, channels, **read
         )
+        _warn_skipped(skipped, f"image folder {root}")
         return train, test, class_names
     class_names = _class_folders(root)
     if len(class_names) < 2:
@@ -365,7 +475,8 @@ def load_folder_arrays(data_dir, image_size=(32, 32), channels=3, seed=0):
             f"Expected at least 2 class folders in {root} "
             f"(root/<class>/<image>). Found: {class_names}"
         )
-    x, y = _read_image_folder(root, class_names, image_size, channels)
+    x, y = _read_image_folder(root, class_names, image_size, channels, **read)
+    _warn_skipped(skipped, f"image folder {root}")
     order = np.random.default_rng(seed).permutation(len(x))
     n_test = max(1, len(x) // 10)
     test, train = order[:n_test], order[n_test:]
@@ -389,6 +500,7 @@ def load_splits(
     channels: int = 3,
     limit: int | None = None,
     train_subset: int | None = None,
+    skip_bad_files: bool = False,
 ) -> ImageSplits:
     """Loads `dataset` and holds out the LAST `val_size` training images
     as the validation set (deterministic; the files are already shuffled).
@@ -404,6 +516,8 @@ def load_splits(
         train_subset: Train on the first `train_subset` images of the
             training split only (after the validation split is taken;
             validation and test sets stay whole). For small budgets.
+        skip_bad_files: "folder" only: leave out images that cannot be
+            decoded (one warning lists them) instead of raising.
     """
     if dataset not in DATASETS:
         raise ValueError(
@@ -426,7 +540,12 @@ def load_splits(
             )
         else:
             (x_train, y_train), (x_test, y_test), class_names = (
-                load_folder_arrays(data_dir, image_size, channels)
+                load_folder_arrays(
+                    data_dir,
+                    image_size,
+                    channels,
+                    skip_bad_files=skip_bad_files,
+                )
             )
         source = str(Path(data_dir).expanduser())
     if limit is not None:

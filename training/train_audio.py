@@ -18,9 +18,12 @@ end is inside the model) and every backend (`KERAS_BACKEND`), through
   masks, active in training only);
 - AdamW (or SGD) with decoupled weight decay, warmup then cosine decay;
   seeded data order and augmentation;
-- `keras.callbacks.BackupAndRestore` in `<run-dir>/backup` (rerun the same
-  command to resume after the last finished epoch), a CSV log and a PNG of
-  the curves;
+- a backup per epoch in `<run-dir>/backup` (`training.common.Backup`,
+  written atomically: rerun the same command to resume after the last
+  finished epoch, even after `kill -9`), a CSV log and a PNG of the curves;
+- bad audio files (undecodable, NaN/Inf samples) stop the run naming them,
+  or are left out with one warning (`--skip-bad-files`); caches go to the
+  library's cache folder, never into `--data-dir`;
 - at the end: a float32 preset in `<run-dir>/preset_float32` and the
   published preset (default `zoo/<model>/<weights-name>`, float16 weight
   files) with a `model_card.json`. Test metrics are filled in by
@@ -101,6 +104,9 @@ WEIGHTS_LICENSE = "Apache-2.0"
 # PANNs mask up to 64 frames of a 10 s clip (1001 frames): 6.4% of it. The
 # same absolute width would blank out a short clip entirely.
 PANNS_TIME_MASK = 64 / 1000
+# The arguments that change the trained weights. Not
+# `--skip-bad-files`: without bad files it changes nothing, and with them only
+# a run that skips them gets past loading.
 RECIPE_KEYS = (
     "model",
     "dataset",
@@ -187,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.2,
         help="dropout after every conv block (PANNs CNNs: 0.2)",
+    )
+    p.add_argument(
+        "--skip-bad-files",
+        action="store_true",
+        help="leave out audio files that cannot be decoded or hold NaN/Inf "
+        "samples (one warning lists them); default: stop with an error "
+        "naming them",
     )
     p.add_argument(
         "--time-mask-seconds",
@@ -390,6 +403,7 @@ def load_splits(args) -> audio_data.AudioSplits:
             fold=args.fold,
             batch_size=args.batch_size,
             seed=args.seed,
+            skip_bad_files=args.skip_bad_files,
         )
     except image_data.DatasetNotFoundError:
         raise

@@ -17,8 +17,9 @@ One recipe for every image model of the zoo and every backend
   batch-norm parameters or biases), linear warmup then cosine decay;
 - seeds from `keras.utils.set_random_seed`; data order and augmentation
   seeded per epoch and batch;
-- `keras.callbacks.BackupAndRestore` under `<run-dir>/backup`: rerun the
-  same command after an interruption and training resumes after the last
+- a backup per epoch under `<run-dir>/backup` (`training.common.Backup`,
+  written atomically, the previous one kept): rerun the same command after
+  an interruption, even `kill -9`, and training resumes after the last
   finished epoch; `CSVLogger` (`<run-dir>/log.csv`) and a PNG plot of the
   curves (`<run-dir>/curves.png`);
 - at the end: a float32 keras-hub preset in `<run-dir>/preset_float32`
@@ -128,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="train on the first N images of the training split only "
         "(validation and test sets stay whole; small budgets)",
     )
+    p.add_argument(
+        "--skip-bad-files",
+        action="store_true",
+        help="folder dataset: leave out images that cannot be decoded (one "
+        "warning lists them); default: stop with an error naming the file",
+    )
     return p
 
 
@@ -167,7 +174,8 @@ def resolve(args) -> argparse.Namespace:
 
 
 # Arguments that change the trained weights (a backup made with other values
-# must not be resumed).
+# must not be resumed). Not `--skip-bad-files`: without bad files it changes
+# nothing, and with them only a run that skips them gets past loading.
 RECIPE_KEYS = (
     "model",
     "dataset",
@@ -342,6 +350,7 @@ def train(args, callbacks=None, splits=None) -> dict:
                 image_size=(args.image_size, args.image_size),
                 limit=args.limit,
                 train_subset=args.train_subset,
+                skip_bad_files=args.skip_bad_files,
             )
         except image_data.DatasetNotFoundError:
             raise

@@ -174,9 +174,19 @@ class AudioClipDataset(keras.utils.PyDataset):
         labels = [int(label) for label in labels]
         files, labels = self._drop_bad_files(files, labels)
         if not files:
+            skipped = "; ".join(f"{p} ({r})" for p, r in self.skipped[:3])
+            more = (
+                f"; and {self.num_skipped - 3} more"
+                if self.num_skipped > 3
+                else ""
+            )
             raise ValueError(
                 f"{name}: no usable audio files"
-                + (f" ({self.num_skipped} skipped)" if self.skipped else "")
+                + (
+                    f" ({self.num_skipped} skipped: {skipped}{more})"
+                    if self.skipped
+                    else ""
+                )
                 + "."
             )
         self.files = files
@@ -873,7 +883,11 @@ class AudioFolder(AudioClipDataset):
     soundfile and resamples with a polyphase filter, so it needs no
     tensorflow-io and takes files of any rate and channel count. Files are
     found recursively below each class folder (extensions in
-    `AUDIO_EXTENSIONS`, any case).
+    `AUDIO_EXTENSIONS`, any case). Symlinked folders are followed once:
+    a link back to a folder already walked (a loop such as `dog/loop ->
+    ..`) is not entered again, and every file on disk counts once, by its
+    real path (the first path found in sorted order, so in the first
+    class holding it), so no file lands in both subsets.
 
     Args:
         root: the folder::
@@ -961,16 +975,7 @@ class AudioFolder(AudioClipDataset):
                 f"{name}: no class folders in {self.root}. Expected layout:\n"
                 f"{_FOLDER_LAYOUT}"
             )
-        files, labels = [], []
-        for label, cls in enumerate(class_names):
-            for dirpath, dirnames, filenames in os.walk(
-                os.path.join(self.root, cls), followlinks=True
-            ):
-                dirnames.sort()
-                for entry in sorted(filenames):
-                    if entry.lower().endswith(AUDIO_EXTENSIONS):
-                        files.append(os.path.join(dirpath, entry))
-                        labels.append(label)
+        files, labels = _walk_class_folders(self.root, class_names)
         if not files:
             raise ValueError(
                 f"{name}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) in "
@@ -1002,3 +1007,50 @@ class AudioFolder(AudioClipDataset):
             seed=seed,
             **kwargs,
         )
+
+
+def _walk_class_folders(root: str, class_names) -> tuple[list, list]:
+    """`(files, labels)` below `root/<class>` for every class. Folders are
+    entered once by real path, never one holding `root` (a loop back up)
+    or lying in another class's folder; each file is listed once by real
+    path."""
+    real_root = os.path.realpath(root)
+    real_classes = [
+        os.path.realpath(os.path.join(root, c)) for c in class_names
+    ]
+
+    def inside(path: str, folder: str) -> bool:
+        return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+    files, labels = [], []
+    seen_dirs, seen_files = set(), set()
+    for label, cls in enumerate(class_names):
+        others = [c for i, c in enumerate(real_classes) if i != label]
+
+        def enter(real: str, others=others) -> bool:
+            return not (
+                real in seen_dirs
+                or inside(real_root, real)
+                or any(inside(real, other) for other in others)
+            )
+
+        for dirpath, dirnames, filenames in os.walk(
+            os.path.join(root, cls), followlinks=True
+        ):
+            seen_dirs.add(os.path.realpath(dirpath))
+            dirnames[:] = sorted(
+                d
+                for d in dirnames
+                if enter(os.path.realpath(os.path.join(dirpath, d)))
+            )
+            for entry in sorted(filenames):
+                if not entry.lower().endswith(AUDIO_EXTENSIONS):
+                    continue
+                path = os.path.join(dirpath, entry)
+                real = os.path.realpath(path)
+                if real in seen_files:
+                    continue
+                seen_files.add(real)
+                files.append(path)
+                labels.append(label)
+    return files, labels
