@@ -23,7 +23,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_attention.zoo.download import _fsync_dir  # the rename's sync
+from keras_attention.atomic import fsync_dir as _fsync_dir
 from training import publish
 
 DEFAULTS = {
