@@ -114,3 +114,48 @@ def test_one_list_of_audio_extensions():
         assert inference.input_kind(f"clip{suffix.upper()}") == "audio"
     assert inference.input_kind("a.png") == "image"
     assert inference.input_kind("a.txt") is None
+
+
+def test_viz_does_not_import_the_cli():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, keras_attention.viz.explain, keras_attention.inference; "
+        "print(sorted(m for m in sys.modules if m.startswith("
+        "'keras_attention.cli')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
+
+
+def test_explain_checks_its_input_once(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from keras_attention.viz.explain import explain_to_file
+
+    calls = []
+    real = inference.check_input
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inference, "check_input", spy)
+    rng = np.random.default_rng(0)
+    png = tmp_path / "in.png"
+    Image.fromarray(rng.integers(0, 256, (28, 28), np.uint8)).save(png)
+    notes = []
+    path, top = explain_to_file(
+        png, "resnet18", tmp_path / "out", "none", top_k=2, note=notes.append
+    )
+    assert path == tmp_path / "out" / "in_resnet18_gradcam.png"
+    assert path.is_file() and len(top) == 2
+    assert len(calls) == 1, calls
+    assert len(notes) == 1 and "random weights" in notes[0]
