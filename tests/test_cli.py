@@ -148,13 +148,17 @@ def test_catalog_check_and_write(capsys, tmp_path, monkeypatch):
 
 
 def test_demo(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "demo_path", lambda: tmp_path / "demo.py")
+    from keras_attention import demo
+
+    # A zoo folder without the bundled sample: one line naming it.
+    monkeypatch.setenv("KERAS_ATTENTION_ZOO", str(tmp_path))
     code, _, err = _run(capsys, "demo")
     assert code == 2
-    assert "demo.py is not there" in err
-    (tmp_path / "demo.py").write_text(
-        "def main(argv):\n    print('demo ran', argv)\n    return 0\n"
-    )
+    missing = tmp_path / "samples" / "fashion_mnist_sample.npz"
+    assert f"The bundled sample {missing} is missing" in err
+    assert len(err.strip().splitlines()) == 1
+    # The command calls the library's demo with every argument after it.
+    monkeypatch.setattr(demo, "main", lambda argv: print("demo ran", argv) or 0)
     code, out, _ = _run(capsys, "demo", "--epochs", "1")
     assert code == 0
     assert out.strip() == "demo ran ['--epochs', '1']"
@@ -283,6 +287,36 @@ def test_predict_audio(capsys, tmp_path):
     top = _top_k(out)
     assert len(top) == 5
     assert all(label.isdigit() for label, _ in top)
+
+
+def test_predict_accepts_aiff(capsys, tmp_path):
+    """`.aif` and `.aiff` are audio files for `predict` (the one list of
+    audio extensions, `keras_attention.audio.AUDIO_EXTENSIONS`), and
+    `load_audio` decodes them."""
+    from keras_attention.audio import load_audio
+
+    rng = np.random.default_rng(1)
+    wave = rng.uniform(-0.3, 0.3, 4000)
+    paths = [tmp_path / "clip.aif", tmp_path / "clip.aiff"]
+    for path in paths:
+        soundfile.write(path, wave, 16000, format="AIFF")
+        np.testing.assert_allclose(
+            load_audio(path, sample_rate=16000), wave, atol=1e-4
+        )
+    code, out, err = _run(
+        capsys,
+        "predict",
+        *map(str, paths),
+        "--model",
+        "cnn6",
+        "--weights",
+        "none",
+        "--top-k",
+        "2",
+    )
+    assert code == 0, err
+    assert all(f"{path}:" in out for path in paths)
+    assert len(_top_k(out)) == 4
 
 
 # --------------------------------------------------------------- explain

@@ -46,7 +46,7 @@ from PIL import Image
 # The loopback HTTP server of the download tests (a fixture).
 from test_zoo_download import server, status  # noqa: F401
 
-from keras_attention import cli
+from keras_attention import cli, inference
 from keras_attention.viz import explain as explain_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -360,12 +360,12 @@ def test_16bit_png_reads_as_its_8bit_equivalent(tmp_path, channels):
         assert opened.mode == ("I;16" if channels == 1 else "RGB")
     for size in (None, (8, 8)):
         for model_channels in (1, 3):
-            want = cli.read_image(png8, model_channels, size)
-            got = cli.read_image(png16, model_channels, size)
+            want = inference.read_image(png8, model_channels, size)
+            got = inference.read_image(png16, model_channels, size)
             assert got.shape == want.shape
             np.testing.assert_allclose(got, want, atol=1.0)
     # Most pixels are far from white: nothing saturates.
-    assert (cli.read_image(png16, 3) == 255).mean() < 0.05
+    assert (inference.read_image(png16, 3) == 255).mean() < 0.05
 
 
 def test_16bit_png_predicts_as_8bit(capsys, shared_models, tmp_path):
@@ -388,12 +388,14 @@ def test_palette_with_transparency_on_white(tmp_path):
     image.putpalette(palette)
     path = tmp_path / "palette.png"
     image.save(path, transparency=1)  # blue is transparent
-    got = cli.read_image(path, 3)
+    got = inference.read_image(path, 3)
     colors = np.array([[255, 0, 0], [255, 255, 255], [10, 200, 30]])
     np.testing.assert_array_equal(got, colors[indices])
     image.save(path)  # no transparency: the palette's colours
     colors[1] = [0, 0, 255]
-    np.testing.assert_array_equal(cli.read_image(path, 3), colors[indices])
+    np.testing.assert_array_equal(
+        inference.read_image(path, 3), colors[indices]
+    )
 
 
 def _on_white(values, alpha) -> np.ndarray:
@@ -412,7 +414,7 @@ def test_alpha_is_composited_on_white(tmp_path, mode):
     array = np.concatenate([values, alpha[..., None]], axis=-1)
     path = tmp_path / f"{mode}.png"
     Image.fromarray(array, mode=mode).save(path)
-    got = cli.read_image(path, colour)
+    got = inference.read_image(path, colour)
     np.testing.assert_allclose(got, _on_white(values, alpha), atol=1.0)
     assert (got[0] == 255).all()  # fully transparent: white
     np.testing.assert_array_equal(got[1], values[1])  # opaque: unchanged
@@ -421,30 +423,32 @@ def test_alpha_is_composited_on_white(tmp_path, mode):
 def test_other_modes(tmp_path):
     bits = np.array([[0, 1], [1, 0]], bool)
     Image.fromarray(bits).save(tmp_path / "bits.png")
-    got = cli.read_image(tmp_path / "bits.png", 1)
+    got = inference.read_image(tmp_path / "bits.png", 1)
     np.testing.assert_array_equal(got[..., 0], bits * 255.0)
 
     rgb = np.random.default_rng(5).integers(0, 256, (8, 8, 3), np.uint8)
     cmyk = Image.fromarray(rgb).convert("CMYK")
     cmyk.save(tmp_path / "cmyk.tif")
     want = np.asarray(cmyk.convert("RGB"), "float32")
-    np.testing.assert_array_equal(cli.read_image(tmp_path / "cmyk.tif"), want)
+    np.testing.assert_array_equal(
+        inference.read_image(tmp_path / "cmyk.tif"), want
+    )
 
     int32 = np.array([[0, 2**30], [2**31 - 1, -5]], np.int32)
     Image.fromarray(int32, mode="I").save(tmp_path / "int32.tif")
-    got = cli.read_image(tmp_path / "int32.tif", 1)[..., 0]
+    got = inference.read_image(tmp_path / "int32.tif", 1)[..., 0]
     np.testing.assert_array_equal(got, [[0, 128], [255, 0]])
 
     floats = np.array([[0.0, 0.5], [1.0, 2.0]], np.float32)
     Image.fromarray(floats, mode="F").save(tmp_path / "float.tif")
-    got = cli.read_image(tmp_path / "float.tif", 1)[..., 0]
+    got = inference.read_image(tmp_path / "float.tif", 1)[..., 0]
     np.testing.assert_array_equal(got, [[0, 128], [255, 255]])
 
     # A one-channel model gets the luma, as Pillow's "L" conversion.
     gray = np.asarray(Image.fromarray(rgb).convert("L"), "float32")
     Image.fromarray(rgb).save(tmp_path / "rgb.png")
     np.testing.assert_array_equal(
-        cli.read_image(tmp_path / "rgb.png", 1)[..., 0], gray
+        inference.read_image(tmp_path / "rgb.png", 1)[..., 0], gray
     )
 
 

@@ -81,7 +81,7 @@ def demo_clips(count: int) -> list[Path]:
     the order of `demo_clips.csv` (the first files by name without it)."""
     import csv
 
-    from keras_attention.cli import AUDIO_EXTENSIONS
+    from keras_attention.audio.io import AUDIO_EXTENSIONS
 
     if not CLIPS.is_dir():
         return []
@@ -150,7 +150,7 @@ def image_part(args) -> list[Path] | None:
 
     from PIL import Image
 
-    from keras_attention import cli, viz
+    from keras_attention import inference, viz
     from keras_attention.viz.explain import save_figure
     from keras_attention.viz.gradcam import choose_feature_layer
 
@@ -162,7 +162,7 @@ def image_part(args) -> list[Path] | None:
     written = []
     heatmaps, predictions, spatial = {}, {}, {}
     for name, preset in presets.items():
-        model, card = cli.load_classifier(name, str(preset), "explain")
+        model, card = inference.load_classifier(name, str(preset), "explain")
         names = getattr(model, "class_names", None) or names
         layer, size = choose_feature_layer(model, images)
         predicted = np.asarray(model.predict(images, verbose=0)).argmax(-1)
@@ -205,13 +205,14 @@ def image_part(args) -> list[Path] | None:
 
 def audio_part(args) -> list[Path] | None:
     """The instrument figures; None when no preset or clip is there."""
-    from keras_attention import cli
+    from keras_attention import inference
+    from keras_attention.audio.io import AUDIO_EXTENSIONS
 
     presets = _presets(args.audio_models, AUDIO_DATASET)
     clips = demo_clips(args.num_clips)
     missing = [str(p) for p in presets.values() if not p.is_dir()]
     if not clips:
-        kinds = ", ".join(cli.AUDIO_EXTENSIONS)
+        kinds = ", ".join(AUDIO_EXTENSIONS)
         missing.append(f"{CLIPS}/ (audio clips: {kinds})")
     available = {n: p for n, p in presets.items() if p.is_dir()}
     hint = "publish the instrument presets and the demo clips first"
@@ -222,7 +223,7 @@ def audio_part(args) -> list[Path] | None:
         _missing("some audio figures", missing, hint)
     written = []
     for name, preset in available.items():
-        loaded = cli.load_classifier(name, str(preset), "explain")
+        loaded = inference.load_classifier(name, str(preset), "explain")
         written += _explain_figures(name, loaded, clips, args.out)
     return written
 

@@ -1,5 +1,6 @@
-"""`keras-attention explain`: the top predictions of a zoo model for one
-image or audio clip, and a figure of why.
+"""Explanation figures (what `keras-attention explain` writes): the top
+predictions of a zoo model for one image or audio clip, and a figure of
+why.
 
 For an image: the input, its Grad-CAM overlay for the explained class and
 the spatial masks of the CBAM/BAM blocks (when the model has them). For an
@@ -8,7 +9,7 @@ time-frequency grid and the attention masks, with time in seconds and
 frequency in Hz. The figure's title lists the top predictions.
 
 Inputs are checked and loaded as `keras-attention predict` does (see
-`keras_attention.cli`): images are resized to the weights' input size,
+`keras_attention.inference`): images are resized to the weights' input size,
 audio is decoded and resampled to the model's sample rate.
 
 Memory stays bounded whatever the input's size: the figure shows the image
@@ -23,14 +24,13 @@ class gets Grad-CAM, masks and the spectrogram; the title says which span.
 
 from __future__ import annotations
 
-import argparse
-import os
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from keras_attention import cli
+from keras_attention import inference
+from keras_attention.atomic import atomic_path
 
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 # The longest side (pixels) of the image the figure shows; the figure's
@@ -48,7 +48,7 @@ def output_path(out, input_path, model_name: str) -> Path:
     if out.is_dir() or not out.suffix:
         return out / f"{Path(input_path).stem}_{model_name}_gradcam.png"
     if out.suffix.lower() not in FIGURE_SUFFIXES:
-        raise cli.CLIError(
+        raise inference.InferenceError(
             f"Cannot write a figure to {out}: expected a "
             f"{', '.join(FIGURE_SUFFIXES)} file or a directory."
         )
@@ -62,29 +62,20 @@ def save_figure(fig, out, title: str | None = None, dpi: int = 110) -> Path:
     metadata, where scripts can read the predictions back."""
     out = Path(out)
     metadata = {"Title": title.replace("\n", " | ")} if title else None
-    tmp = None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{out.stem}.", suffix=out.suffix, dir=out.parent
-        )
-        os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's files are private
-        fig.savefig(
-            tmp,
-            format=out.suffix[1:].lower(),
-            dpi=dpi,
-            bbox_inches="tight",
-            metadata=metadata,
-        )
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            fig.savefig(
+                tmp,
+                format=out.suffix[1:].lower(),
+                dpi=dpi,
+                bbox_inches="tight",
+                metadata=metadata,
+            )
     except OSError as error:
-        raise cli.CLIError(f"Could not write {out}: {error}") from error
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+        raise inference.InferenceError(
+            f"Could not write {out}: {error}"
+        ) from error
     return out
 
 
@@ -92,7 +83,7 @@ def _display_image(path: Path, channels: int = 3) -> np.ndarray:
     """The input image, scaled down to at most MAX_DISPLAY_SIZE pixels a
     side (the heatmap is stretched over it, which undoes the resize to the
     model's input size)."""
-    return cli.read_image(path, channels, max_size=MAX_DISPLAY_SIZE)
+    return inference.read_image(path, channels, max_size=MAX_DISPLAY_SIZE)
 
 
 def _join_windows(values: np.ndarray) -> np.ndarray:
@@ -155,10 +146,12 @@ def explain_figure(
 
     Args:
         model: A classifier from `keras_attention.zoo.load(name, ...)`.
-        input_path: An image file, or an audio file for an audio model.
+        input_path: An image file, or an audio file for an audio model;
+            or the `inference.InputFile` that `inference.check_input`
+            returned for it (the file is then not checked again).
         name: The model's zoo name (for its task, input shape and title).
         card: The weights' model card (input size, sample rate, class
-            names), e.g. from `keras_attention.cli.load_classifier`.
+            names), e.g. from `keras_attention.inference.load_classifier`.
         class_index: The class to explain; None explains the top
             prediction.
         top_k: How many predictions the title lists.
@@ -177,10 +170,13 @@ def explain_figure(
     from keras_attention.viz.gradcam import choose_feature_layer, grad_cam
     from keras_attention.viz.plotting import plot_gradcam
 
-    cli.check_top_k(top_k)
+    inference.check_top_k(top_k)
     card = card or {}
-    path, kind = cli.check_input(input_path, name)
-    batch = cli.load_input(
+    if isinstance(input_path, inference.InputFile):
+        path, kind = input_path
+    else:
+        path, kind = inference.check_input(input_path, name)
+    batch = inference.load_input(
         path,
         kind,
         model,
@@ -192,19 +188,21 @@ def explain_figure(
     rate = window = per_step = 1
     if kind == "audio":
         # Windows go through the model EXPLAIN_SECONDS at a time.
-        rate = cli._audio_sample_rate(model, card)
+        rate = inference.audio_sample_rate(model, card)
         window = batch.shape[-1]
         per_step = max(1, int(EXPLAIN_SECONDS * rate) // window)
     outputs = model.predict(batch, batch_size=per_step, verbose=0)
     if isinstance(outputs, list | tuple):
         outputs = outputs[0]
-    labels = cli.class_labels(model, np.shape(outputs)[-1], card, "class {}")
-    _, top = cli.top_classes(model, outputs, top_k, labels)
+    labels = inference.class_labels(
+        model, np.shape(outputs)[-1], card, "class {}"
+    )
+    _, top = inference.top_classes(model, outputs, top_k, labels)
     target = top[0][0] if class_index is None else int(class_index)
     count = len(batch)
     span = slice(0, count)
     if count > per_step and 0 <= target < np.shape(outputs)[-1]:
-        scores = cli._probabilities(model, outputs)[:, target]
+        scores = inference.probabilities(model, outputs)[:, target]
         span = _best_span(scores, per_step)
     explained = batch[span]
     del batch, outputs  # the whole clip is not needed any more
@@ -228,7 +226,7 @@ def explain_figure(
         attention_maps(model, explained) if find_attention_layers(model) else {}
     )
     if kind == "image":
-        image = _display_image(path, cli.image_channels(model))
+        image = _display_image(path, inference.image_channels(model))
         fig = plot_gradcam(image, heatmaps[0], title, masks=maps, label=label)
     else:
         fig = _audio_figure(
@@ -237,19 +235,7 @@ def explain_figure(
     return fig, title, top
 
 
-def _explain(input_path, model_name, out, weights, class_index, top_k, layer):
-    cli.check_top_k(top_k)
-    out = output_path(out, input_path, model_name)
-    # Fails on a missing or unsuitable input before loading the model.
-    cli.check_input(input_path, model_name)
-    model, card = cli.load_classifier(model_name, weights, "explain")
-    fig, title, top = explain_figure(
-        model, input_path, model_name, card, class_index, top_k, layer
-    )
-    return save_figure(fig, out, title), top
-
-
-def explain(
+def explain_to_file(
     input_path,
     model_name: str,
     out,
@@ -257,7 +243,8 @@ def explain(
     class_index: int | None = None,
     top_k: int = 3,
     layer: str | None = None,
-) -> Path:
+    note: Callable[[str], object] | None = None,
+) -> tuple[Path, list]:
     """Writes an explanation figure of `model_name` on one input file.
 
     Args:
@@ -274,78 +261,40 @@ def explain(
         top_k: How many predictions the title lists.
         layer: The Grad-CAM feature layer (default: the deepest with a
             feature map of at least 4x4).
+        note: Called with a note when the model runs with random weights
+            (default: `warnings.warn`; see
+            `keras_attention.inference.load_classifier`).
 
     Returns:
-        The path of the written figure, whose title (also in the file's
-        metadata) lists the top predictions.
+        `(path, top)`: the path of the written figure, whose title (also
+        in the file's metadata) lists the top predictions, and those
+        predictions as `(index, label, probability)`.
 
     Raises:
         ValueError: missing or unsuitable input, unknown model, a figure
             path that is not .png/.svg/.pdf, or a class index out of range.
+        OSError: unreadable weights, a failed download.
     """
-    return _explain(
-        input_path, model_name, out, weights, class_index, top_k, layer
-    )[0]
+    inference.check_top_k(top_k)
+    out = output_path(out, input_path, model_name)
+    # Fails on a missing or unsuitable input before loading the model.
+    checked = inference.check_input(input_path, model_name)
+    model, card = inference.load_classifier(
+        model_name, weights, "explain", note=note
+    )
+    fig, title, top = explain_figure(
+        model, checked, model_name, card, class_index, top_k, layer
+    )
+    return save_figure(fig, out, title), top
 
 
-def add_explain_parser(subparsers) -> argparse.ArgumentParser:
-    """Adds the `explain` subcommand to an argparse `subparsers` object;
-    its handler is the parser's `handler` default (see
-    `keras_attention.cli`)."""
-    parser = subparsers.add_parser(
-        "explain",
-        help="Grad-CAM and attention-mask figure of a zoo model",
-        description=(
-            "Run a zoo model on one image or audio clip, print its top "
-            "predictions and write a figure: the image's Grad-CAM overlay "
-            "and CBAM/BAM spatial masks, or the clip's log-mel spectrogram "
-            "with the Grad-CAM heatmap and the masks (seconds, Hz)."
-        ),
-    )
-    parser.add_argument("input", metavar="FILE", help="image or audio file")
-    parser.add_argument("--model", required=True, help="zoo model name")
-    parser.add_argument(
-        "--out",
-        default=".",
-        metavar="FIG",
-        help=(
-            "figure to write (.png, .svg or .pdf), or a directory "
-            "(default: <input>_<model>_gradcam.png here)"
-        ),
-    )
-    parser.add_argument("--weights", default="default", help=cli.WEIGHTS_HELP)
-    parser.add_argument(
-        "--class-index",
-        type=int,
-        default=None,
-        help="class to explain (default: the top prediction)",
-    )
-    parser.add_argument(
-        "--top-k", type=int, default=3, help="predictions in the title"
-    )
-    parser.add_argument(
-        "--layer",
-        default=None,
-        help=(
-            "Grad-CAM feature layer (default: the deepest with a feature "
-            "map of at least 4x4)"
-        ),
-    )
-    parser.set_defaults(handler=run_explain)
-    return parser
+def explain(input_path, model_name: str, out, weights="default", **options):
+    """Writes an explanation figure of `model_name` on one input file and
+    returns its path: `explain_to_file(...)[0]` (see there for the
+    arguments, and the keyword options `class_index`, `top_k`, `layer`
+    and `note`).
 
-
-def run_explain(args: argparse.Namespace) -> int:
-    """Handler of `keras-attention explain`."""
-    path, top = _explain(
-        args.input,
-        args.model,
-        args.out,
-        args.weights,
-        args.class_index,
-        args.top_k,
-        args.layer,
-    )
-    cli.print_top(args.input, top)
-    print(f"Wrote {path}")
-    return cli.EXIT_OK
+    >>> explain("shirt.png", "cbam_resnet18", "figures/")  # doctest: +SKIP
+    PosixPath('figures/shirt_cbam_resnet18_gradcam.png')
+    """
+    return explain_to_file(input_path, model_name, out, weights, **options)[0]
