@@ -9,6 +9,8 @@ killed mid-write leaves at most a `.tmp-*` entry that is never read as the
 target. New files and folders get the modes the umask gives (0o666 and
 0o777 less the umask), as `open` and `mkdir` would, not `tempfile`'s
 private 0o600 and 0o700, so a shared cache stays readable by its group.
+A writer that sweeps its own leftovers (the weights cache) names its
+temporaries with `prefix=`.
 
 >>> import json, pathlib, tempfile
 >>> target = pathlib.Path(tempfile.mkdtemp()) / "card.json"
@@ -23,16 +25,21 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 TEMP_PREFIX = ".tmp-"
 
+_UMASK_LOCK = threading.Lock()
+
 
 def umask() -> int:
     """The process's umask (read without changing it for good)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
+    # Python can read the umask only by setting it: one thread at a time.
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
     return mask
 
 
@@ -75,11 +82,16 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
-def temp_name(path: str | os.PathLike) -> Path:
+def temp_name(path: str | os.PathLike, prefix: str | None = None) -> Path:
     """A fresh temporary path beside `path` that keeps its full suffix
     (`model.weights.h5` -> `.tmp-model-XXXX.weights.h5`), for writers that
-    choose the format by the file name."""
+    choose the format by the file name. With `prefix`, the name is
+    `<prefix><random>` instead."""
     path = Path(path)
+    if prefix is not None:
+        fd, name = tempfile.mkstemp(prefix=prefix, dir=path.parent)
+        os.close(fd)
+        return Path(name)
     stem, _, suffix = path.name.partition(".")
     fd, name = tempfile.mkstemp(
         prefix=f"{TEMP_PREFIX}{stem}-",
@@ -91,9 +103,12 @@ def temp_name(path: str | os.PathLike) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(
+    path: str | os.PathLike, *, prefix: str | None = None
+) -> Iterator[Path]:
     """Yields a temporary file path to write to; on success it becomes
-    `path`. The parent folder must exist.
+    `path`. The parent folder must exist. `prefix` names the temporary
+    (see `temp_name`).
 
     >>> import pathlib, tempfile
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "x.bin"
@@ -103,7 +118,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     b'abc'
     """
     path = Path(path)
-    tmp = temp_name(path)
+    tmp = temp_name(path, prefix)
     try:
         yield tmp
         os.chmod(tmp, file_mode())
@@ -147,13 +162,23 @@ def copy_file(source: str | os.PathLike, path: str | os.PathLike) -> None:
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_dir(
+    path: str | os.PathLike,
+    *,
+    prefix: str | None = None,
+    replace: bool = True,
+) -> Iterator[Path]:
     """Yields an empty staging folder; on success it replaces `path` (an
-    existing folder is moved aside first, then removed)."""
+    existing folder is moved aside first, then removed).
+
+    `prefix` names the staging folder (default `.tmp-<name>-`). With
+    `replace=False` an existing non-empty `path` is kept: the final rename
+    raises `OSError` (staging removed), so a caller racing another writer
+    can use the copy that won."""
     path = Path(path)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{path.name}-", dir=path.parent)
-    )
+    if prefix is None:
+        prefix = f"{TEMP_PREFIX}{path.name}-"
+    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
     try:
         os.chmod(staging, dir_mode())
         yield staging
@@ -164,7 +189,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
                 os.chmod(Path(root, name), dir_mode())
         fsync_dir(staging)
         aside = None
-        if path.exists():
+        if replace and path.exists():
             aside = Path(
                 tempfile.mkdtemp(
                     prefix=f"{TEMP_PREFIX}{path.name}-old-", dir=path.parent

@@ -42,3 +42,12 @@ def nchw_conv(request, monkeypatch) -> str:
     oneDNN gets), so that path is tested on every machine."""
     monkeypatch.setenv("KERAS_ATTENTION_NCHW_CONV", request.param)
     return request.param
+
+
+@pytest.fixture
+def server():
+    """The loopback HTTP server (`helpers.http.Server`) for one test."""
+    from helpers.http import loopback_server
+
+    with loopback_server() as httpd:
+        yield httpd

@@ -95,3 +95,33 @@ def test_atomic_open_refuses_read_and_append_modes(tmp_path):
         with atomic.atomic_open(tmp_path / "x", "ab"):
             pass
     assert _entries(tmp_path) == []
+
+
+def test_prefix_names_the_temporaries(tmp_path):
+    target = tmp_path / "m.abc.weights.h5"
+    with atomic.atomic_path(target, prefix="m.partial-") as tmp:
+        assert tmp.parent == tmp_path
+        assert tmp.name.startswith("m.partial-")
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new"
+    folder = tmp_path / "preset"
+    with atomic.atomic_dir(folder, prefix="preset.partial-") as staging:
+        assert staging.name.startswith("preset.partial-")
+        (staging / "a.json").write_text("{}")
+    assert _entries(folder) == ["a.json"]
+    assert _entries(tmp_path) == ["m.abc.weights.h5", "preset"]
+
+
+def test_atomic_dir_without_replace_keeps_the_winner(tmp_path):
+    target = tmp_path / "preset"
+    with pytest.raises(OSError):
+        with atomic.atomic_dir(target, replace=False) as staging:
+            (staging / "mine.json").write_text("mine")
+            # Another writer finishes first.
+            target.mkdir()
+            (target / "theirs.json").write_text("theirs")
+    assert _entries(target) == ["theirs.json"]
+    assert _entries(tmp_path) == ["preset"]
+    with atomic.atomic_dir(tmp_path / "fresh", replace=False) as staging:
+        (staging / "a.json").write_text("{}")
+    assert _entries(tmp_path / "fresh") == ["a.json"]

@@ -41,10 +41,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from helpers.http import status
 from PIL import Image
-
-# The loopback HTTP server of the download tests (a fixture).
-from test_zoo_download import server, status  # noqa: F401
 
 from keras_attention import cli, inference
 from keras_attention.viz import explain as explain_module
@@ -208,8 +206,7 @@ def test_lfs_pointer_weights_file(capsys, preset, image):
     assert out == ""
 
 
-# `server` is the imported fixture (F811: ruff takes it for a redefinition).
-def test_weights_url_http_404(capsys, server, tmp_path, image, monkeypatch):  # noqa: F811
+def test_weights_url_http_404(capsys, server, tmp_path, image, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("KERAS_ATTENTION_CACHE", str(cache))
     server.routes["/w/missing.weights.h5"] = status(404)

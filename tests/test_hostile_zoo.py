@@ -56,19 +56,16 @@ import keras
 import numpy as np
 import pytest
 import test_zoo_download as downloads
+from helpers.http import serve
 
 from keras_attention import zoo
-from keras_attention.zoo import download
+from keras_attention.zoo import download, integrity
 from keras_attention.zoo.api import PresetError, UnknownArgumentError
 from keras_attention.zoo.download import (
     CacheError,
     WeightsIntegrityError,
     sha256sum,
 )
-
-# The loopback HTTP server of the download tests (a pytest fixture).
-server = downloads.server
-serve = downloads.serve
 
 ZOO = Path(__file__).resolve().parents[1] / "zoo"
 IMAGE_PRESET = ZOO / "resnet18" / "fashion_mnist"
@@ -142,13 +139,13 @@ def test_zeroed_gamma_fails_the_model_card_hash(preset, cache):
 
 def test_hash_is_remembered_until_the_file_changes(preset, monkeypatch):
     calls = []
-    real = download.sha256sum
+    real = integrity.sha256sum
 
     def counting(path):
         calls.append(Path(path).name)
         return real(path)
 
-    monkeypatch.setattr(download, "sha256sum", counting)
+    monkeypatch.setattr(integrity, "sha256sum", counting)
     pins = {"manifest": "model_card.json"}
     download.fetch_preset(preset, **pins)
     assert "model.weights.h5" in calls
@@ -455,14 +452,14 @@ def test_unreadable_cached_file_is_not_corruption(
     before = _listing(cache)
     hits = dict(server.hits)
     if os.geteuid() == 0:  # root reads a 0o000 file: make the read fail
-        real = download._open_binary
+        real = integrity._open_binary
 
         def denied(name):
             if Path(name) == weights:
                 raise PermissionError(13, "Permission denied", str(name))
             return real(name)
 
-        monkeypatch.setattr(download, "_open_binary", denied)
+        monkeypatch.setattr(integrity, "_open_binary", denied)
     else:
         os.chmod(weights, 0)
     try:

@@ -1,30 +1,26 @@
 """The zoo's front door: `list_models`, `info`, `load` and saving.
 
 Weights travel as `.keras` files, keras-hub presets and `.weights.h5`
-files, from disk and from a loopback HTTP server started here (nothing
-leaves 127.0.0.1). Every test that can download points
-`KERAS_ATTENTION_CACHE` at its own tmp_path.
+files, from disk and from the loopback HTTP server of `helpers.http`
+(the `server` fixture; nothing leaves 127.0.0.1). Every test that can
+download points `KERAS_ATTENTION_CACHE` at its own tmp_path.
 """
 
 from __future__ import annotations
 
 import functools
-import http.server
 import json
 import os
-import socket
-import struct
 import subprocess
 import sys
 import textwrap
-import threading
-import urllib.parse
 from pathlib import Path
 
 import keras
 import keras_hub
 import numpy as np
 import pytest
+from helpers.http import reset, serve, truncate
 
 from keras_attention import zoo
 from keras_attention.models import (
@@ -310,78 +306,13 @@ def test_weights_of_another_architecture_raise(saved, tmp_path):
 # ------------------------------------------------------------------ HTTP
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        path = urllib.parse.urlsplit(self.path).path
-        behaviour = self.server.routes.get(path)
-        if behaviour is None:
-            self.send_error(404)
-            return
-        behaviour(self)
-
-    def log_message(self, *args):
-        pass
-
-
-def _send_headers(handler, length, content_type="application/octet-stream"):
-    handler.send_response(200)
-    handler.send_header("Content-Type", content_type)
-    handler.send_header("Content-Length", str(length))
-    handler.end_headers()
-
-
-def _serve(data, content_type="application/octet-stream"):
-    def behaviour(handler):
-        _send_headers(handler, len(data), content_type)
-        handler.wfile.write(data)
-
-    return behaviour
-
-
-def _truncate(data, keep):
-    def behaviour(handler):
-        _send_headers(handler, len(data))
-        handler.wfile.write(data[:keep])
-        handler.close_connection = True
-
-    return behaviour
-
-
-def _reset(data, keep):
-    """Part of the body, then a TCP reset: an interrupted download."""
-
-    def behaviour(handler):
-        _send_headers(handler, len(data))
-        handler.wfile.write(data[:keep])
-        handler.wfile.flush()
-        handler.connection.setsockopt(
-            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-        )
-        handler.connection.close()
-
-    return behaviour
-
-
-@pytest.fixture
-def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    httpd.routes = {}
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-
-
 def test_weights_over_http(saved, server, cache):
     data = saved["weights"].read_bytes()
-    server.routes["/v1/resnet18.weights.h5"] = _serve(data)
+    server.routes["/v1/resnet18.weights.h5"] = serve(data)
     sha = sha256sum(saved["weights"])
     model = zoo.load(
         "resnet18",
-        weights=f"{server.url}/v1/resnet18.weights.h5",
+        weights=server.url("/v1/resnet18.weights.h5"),
         sha256=sha,
         num_classes=3,
         input_shape=SHAPE,
@@ -412,11 +343,11 @@ def test_bad_downloads_raise_and_leave_no_file(
     data = saved["weights"].read_bytes()
     sha = sha256sum(saved["weights"])
     route = {
-        "sha256": _serve(data),
-        "truncated": _truncate(data, len(data) // 2),
-        "html": _serve(HTML, "text/html"),
-        "html_body": _serve(HTML),
-        "interrupted": _reset(data, len(data) // 3),
+        "sha256": serve(data),
+        "truncated": truncate(data, len(data) // 2),
+        "html": serve(HTML, "text/html"),
+        "html_body": serve(HTML),
+        "interrupted": reset(data, len(data) // 3),
     }.get(failure)
     if route is not None:
         server.routes["/resnet18.weights.h5"] = route
@@ -424,7 +355,7 @@ def test_bad_downloads_raise_and_leave_no_file(
     with pytest.raises(error, match=message) as info:
         zoo.load(
             "resnet18",
-            weights=f"{server.url}/resnet18.weights.h5",
+            weights=server.url("/resnet18.weights.h5"),
             sha256=wrong,
             num_classes=3,
             input_shape=SHAPE,
@@ -437,10 +368,10 @@ def test_bad_downloads_raise_and_leave_no_file(
 def test_preset_over_http(saved, server, cache):
     preset = saved["preset"]
     for path in preset.iterdir():
-        server.routes[f"/presets/resnet18/{path.name}"] = _serve(
+        server.routes[f"/presets/resnet18/{path.name}"] = serve(
             path.read_bytes()
         )
-    model = zoo.load("resnet18", weights=f"{server.url}/presets/resnet18/")
+    model = zoo.load("resnet18", weights=server.url("/presets/resnet18/"))
     assert model.class_names == CLASS_NAMES
     np.testing.assert_allclose(
         _predict(model, saved["x"]), saved["expected"], atol=ATOL
@@ -455,9 +386,9 @@ def test_preset_over_http_with_a_broken_file(saved, server, cache):
         data = path.read_bytes()
         if path.name == "model.weights.h5":
             data = data[: len(data) // 2]
-        server.routes[f"/p/{path.name}"] = _serve(data)
+        server.routes[f"/p/{path.name}"] = serve(data)
     with pytest.raises(WeightsIntegrityError, match="model.weights.h5"):
-        zoo.load("resnet18", weights=f"{server.url}/p/")
+        zoo.load("resnet18", weights=server.url("/p/"))
     assert _files(cache) == []
 
 

@@ -1,26 +1,24 @@
 """Tests for keras_attention.zoo.download (fetching, verification, cache).
 
-Everything is served by a loopback HTTP server started here; nothing leaves
-127.0.0.1 and every test points the cache at its own tmp_path.
+Everything is served by the loopback HTTP server of `helpers.http` (the
+`server` fixture); nothing leaves 127.0.0.1 and every test points the
+cache at its own tmp_path.
 """
 
-import collections
 import hashlib
-import http.server
 import json
 import socket
-import struct
 import threading
-import time
-import urllib.parse
 import warnings
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from helpers.http import reset, serve, stall, status, trickle, truncate
 
-from keras_attention.zoo import download
+from keras_attention.zoo import cache as zoo_cache
+from keras_attention.zoo import download, transport
 from keras_attention.zoo.download import (
     WeightsDownloadError,
     WeightsIntegrityError,
@@ -29,142 +27,6 @@ from keras_attention.zoo.download import (
     fetch_preset,
     sha256sum,
 )
-
-# ------------------------------------------------------------------ server
-
-
-class _State:
-    def __init__(self):
-        self.routes = {}
-        self.hits = collections.Counter()
-        self.lock = threading.Lock()
-        self.release = threading.Event()
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        state = self.server.state
-        path = urllib.parse.urlsplit(self.path).path
-        with state.lock:
-            state.hits[path] += 1
-        behaviour = state.routes.get(path)
-        if behaviour is None:
-            self.send_error(404)
-            return
-        behaviour(self)
-
-    def log_message(self, *args):
-        pass
-
-
-def _headers(handler, status, length, content_type):
-    handler.send_response(status)
-    handler.send_header("Content-Type", content_type)
-    handler.send_header("Content-Length", str(length))
-    handler.end_headers()
-
-
-def serve(data, content_type="application/octet-stream"):
-    def behaviour(handler):
-        _headers(handler, 200, len(data), content_type)
-        handler.wfile.write(data)
-
-    return behaviour
-
-
-def status(code):
-    def behaviour(handler):
-        handler.send_error(code)
-
-    return behaviour
-
-
-def truncate(data, keep):
-    """Announce the full length, send `keep` bytes, close the connection."""
-
-    def behaviour(handler):
-        _headers(handler, 200, len(data), "application/octet-stream")
-        handler.wfile.write(data[:keep])
-        handler.wfile.flush()
-        handler.close_connection = True
-
-    return behaviour
-
-
-def trickle(data, keep=None, pieces=4, pause=0.02):
-    """Send the body slowly in pieces; stop after `keep` bytes and close."""
-    keep = len(data) if keep is None else keep
-
-    def behaviour(handler):
-        _headers(handler, 200, len(data), "application/octet-stream")
-        step = max(1, keep // pieces)
-        for start in range(0, keep, step):
-            handler.wfile.write(data[start : min(start + step, keep)])
-            handler.wfile.flush()
-            time.sleep(pause)
-        handler.close_connection = True
-
-    return behaviour
-
-
-def reset(data, keep):
-    """Send part of the body, then abort the connection with a RST."""
-
-    def behaviour(handler):
-        _headers(handler, 200, len(data), "application/octet-stream")
-        handler.wfile.write(data[:keep])
-        handler.wfile.flush()
-        handler.connection.setsockopt(
-            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-        )
-        handler.connection.close()
-        handler.close_connection = True
-
-    return behaviour
-
-
-def stall(data, keep):
-    """Send part of the body, then hang until the test ends."""
-
-    def behaviour(handler):
-        _headers(handler, 200, len(data), "application/octet-stream")
-        handler.wfile.write(data[:keep])
-        handler.wfile.flush()
-        handler.server.state.release.wait(10)
-        handler.close_connection = True
-
-    return behaviour
-
-
-class Server:
-    def __init__(self, httpd):
-        self.httpd = httpd
-        self.state = httpd.state
-        self.routes = self.state.routes
-        self.hits = self.state.hits
-
-    def url(self, path):
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}{path}"
-
-
-@pytest.fixture
-def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    httpd.state = _State()
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield Server(httpd)
-    finally:
-        httpd.state.release.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
-
 
 # ---------------------------------------------------------------- fixtures
 
@@ -500,7 +362,7 @@ def test_keyboard_interrupt_leaves_nothing(server, cache, weights, monkeypatch):
         seen["files"] = files_in(cache)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(download, "_stream_to_file", interrupted)
+    monkeypatch.setattr(transport, "_stream_to_file", interrupted)
     with pytest.raises(KeyboardInterrupt):
         fetch(server.url("/k/tiny.weights.h5"), sha)
     # The partial file existed during the download, under a temporary name.
@@ -618,9 +480,9 @@ def test_invalid_arguments(server):
 
 
 def test_cache_name_keeps_compound_suffix():
-    assert download._cache_name("m.weights.h5", "abc") == "m.abc.weights.h5"
-    assert download._cache_name("m.keras", "abc") == "m.abc.keras"
-    assert download._cache_name("config", "abc") == "config.abc"
+    assert zoo_cache._cache_name("m.weights.h5", "abc") == "m.abc.weights.h5"
+    assert zoo_cache._cache_name("m.keras", "abc") == "m.abc.keras"
+    assert zoo_cache._cache_name("config", "abc") == "config.abc"
 
 
 # ------------------------------------------------------------- presets
@@ -713,7 +575,7 @@ def test_fetch_preset_interrupted_leaves_nothing(
     server, cache, weights, monkeypatch
 ):
     url, _ = _serve_preset(server, weights)
-    real = download._stream_to_file
+    real = transport._stream_to_file
     calls = []
 
     def flaky(response, out, digest, **kwargs):
@@ -722,7 +584,7 @@ def test_fetch_preset_interrupted_leaves_nothing(
             raise KeyboardInterrupt
         return real(response, out, digest, **kwargs)
 
-    monkeypatch.setattr(download, "_stream_to_file", flaky)
+    monkeypatch.setattr(transport, "_stream_to_file", flaky)
     with pytest.raises(KeyboardInterrupt):
         fetch_preset(url)
     assert _preset_entries(cache) == []

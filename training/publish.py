@@ -7,7 +7,6 @@ The model card (`model_card.json`) is our own schema; see
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -18,19 +17,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from keras_attention.zoo.download import sha256sum as sha256_of
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODEL_CARD = "model_card.json"
 WEIGHT_SUFFIX = ".weights.h5"
 MAX_FILE_BYTES = 25 * 1024 * 1024
 CARD_SCHEMA = "keras_attention.model_card/1"
-
-
-def sha256_of(path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def file_table(preset_dir) -> dict:
