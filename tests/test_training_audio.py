@@ -21,6 +21,7 @@ import soundfile
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from helpers.registry import stand_in  # noqa: E402
 from published import published_entries, registered_entries  # noqa: E402
 from recipe_callbacks import (  # noqa: E402
     Interrupt,
@@ -137,6 +138,10 @@ def tiny_model(args, class_names):
 @pytest.fixture
 def tiny(monkeypatch):
     monkeypatch.setattr(train_audio, "build_model", tiny_model)
+    backbone = AudioCNNBackbone(
+        stackwise_num_filters=[8, 16], stackwise_pool_sizes=[2, 2]
+    )
+    stand_in(monkeypatch, "cbam_cnn10", backbone)
 
 
 def _args(data_dir, tmp_path, *extra, dataset="instruments"):

@@ -22,6 +22,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from helpers.registry import stand_in  # noqa: E402
 from published import published_entries, registered_entries  # noqa: E402
 from recipe_callbacks import (  # noqa: E402
     Interrupt,
@@ -119,6 +120,7 @@ def tiny_model(
 @pytest.fixture
 def tiny(monkeypatch):
     monkeypatch.setattr(train_image, "build_model", tiny_model)
+    stand_in(monkeypatch, "cbam_resnet18", tiny_model("x", 2, 32).backbone)
 
 
 def _args(data_dir, tmp_path, *extra):
@@ -577,8 +579,9 @@ def test_resume_continues_after_the_last_finished_epoch(
 # Fine-tuning from a preset with float16 files
 
 
-def test_fine_tune_path_loads_backbone_and_a_fresh_head(tmp_path):
+def test_fine_tune_path_loads_backbone_and_a_fresh_head(tmp_path, monkeypatch):
     model = tiny_model("x", 10, 32)
+    stand_in(monkeypatch, "cbam_resnet18", model.backbone)
     preset = tmp_path / "preset32"
     common.export_copy(model).save_to_preset(str(preset))
     published = tmp_path / "preset16"
