@@ -43,23 +43,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+import test_audio_datasets as dataset_tests
+import test_training_audio as audio_tests
+import test_training_image as image_tests
+from recipe_callbacks import Interrupt, SeenEpochs
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import test_audio_datasets as dataset_tests  # noqa: E402
-import test_training_audio as audio_tests  # noqa: E402
-import test_training_image as image_tests  # noqa: E402
-from recipe_callbacks import Interrupt, SeenEpochs  # noqa: E402
-
-from keras_attention.audio import AudioFolder  # noqa: E402
-from training import (  # noqa: E402
+from keras_attention.audio import AudioFolder
+from training import (
     audio_data,
     common,
     image_data,
     train_audio,
     train_image,
 )
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -89,9 +87,9 @@ def _leftovers(backup: Path) -> list[str]:
 # Backups
 
 
+# Run with PYTHONPATH=<repo>:<repo>/tests (see the test).
 DRIVER = """
 import json, sys
-sys.path[:0] = [{repo!r}, {tests!r}]
 import test_training_image
 from training import train_image
 train_image.build_model = test_training_image.tiny_model
@@ -106,9 +104,10 @@ def test_kill_9_during_backup_write_resumes_from_last_complete_epoch(
     image_tests.write_fake_fashion_mnist(folder)
     args = image_tests._args(folder, tmp_path, "--epochs", "2", "--no-publish")
     driver = tmp_path / "driver.py"
-    driver.write_text(DRIVER.format(repo=str(REPO), tests=str(REPO / "tests")))
+    driver.write_text(DRIVER)
     marker = tmp_path / "paused"
-    env = dict(os.environ, **{common.PAUSE_ENV: f"2:{marker}"})
+    path = os.pathsep.join([str(REPO), str(REPO / "tests")])
+    env = dict(os.environ, PYTHONPATH=path, **{common.PAUSE_ENV: f"2:{marker}"})
     proc = subprocess.Popen(
         [sys.executable, str(driver), json.dumps(args.argv)],
         env=env,

@@ -13,17 +13,13 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from system import require
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from system import require  # noqa: E402
-
-from training import instruments as ins  # noqa: E402
+from training import instruments as ins
 
 TIM = ins.SOUNDFONTS["timgm6mb"].path
 # Keyboard has four programs in four sharing groups except 0 and 1, which

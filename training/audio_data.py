@@ -54,7 +54,7 @@ DEFAULT_AUDIO = {
 NUM_FOLDS = {"esc50": 5, "urbansound8k": 10}
 INSTRUMENT_SPLITS = ("train", "valid", "test_instrument", "test_soundfont")
 BUILD_COMMAND = (
-    "python training/build_instrument_dataset.py "
+    "python -m training.build_instrument_dataset "
     "(needs the Debian packages fluidsynth, fluid-soundfont-gm, "
     "musescore-general-soundfont, timgm6mb-soundfont and csound-soundfont)"
 )

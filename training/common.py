@@ -440,7 +440,7 @@ def read_log(log_csv: Path) -> list[dict]:
 
 
 def recipe_parser(
-    script: str,
+    module: str,
     doc: str,
     *,
     task: str,
@@ -451,7 +451,7 @@ def recipe_parser(
     """A recipe's parser with its first arguments: `--model` (a zoo model
     of `task`), `--dataset` and `--data-dir`."""
     p = argparse.ArgumentParser(
-        prog=f"python training/{script}",
+        prog=f"python -m {module}",
         description=doc.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -693,17 +693,17 @@ def print_outputs(result: dict) -> None:
     if result["published"]:
         print(f"published preset: {result['published']}")
     print(
-        f"next: python training/evaluate.py {publish.relative_to_repo(target)}"
+        f"next: python -m training.evaluate {publish.relative_to_repo(target)}"
     )
 
 
-def recipe_command(script: str, args) -> str:
+def recipe_command(module: str, args) -> str:
     """The command line that reproduces a run (for the model card)."""
     import shlex
 
-    return "KERAS_BACKEND={} python {} {}".format(
+    return "KERAS_BACKEND={} python -m {} {}".format(
         keras.backend.backend(),
-        script,
+        module,
         " ".join(shlex.quote(a) for a in getattr(args, "argv", [])),
     )
 
