@@ -53,6 +53,7 @@ from training import (
     audio_data,
     common,
     image_data,
+    publish,
     train_audio,
     train_image,
 )
@@ -411,3 +412,42 @@ def test_image_folder_symlinked_duplicates_count_once(tmp_path):
     (x_train, _), (x_test, _), names = image_data.load_folder_arrays(root)
     assert names == ["cat", "dog"]
     assert len(x_train) + len(x_test) == 10
+
+
+# --------------------------------------------------------------------------
+# Publishing: failed writes leave nothing behind
+
+
+def test_failed_weights_conversion_leaves_no_temp_file(tmp_path):
+    target = tmp_path / "model.weights.h5"
+    target.write_bytes(b"the old weights")
+    bad = tmp_path / "src" / "model.weights.h5"
+    bad.parent.mkdir()
+    bad.write_bytes(b"not an HDF5 file")
+    with pytest.raises(OSError):
+        publish.convert_weights_file(bad, target, "float16")
+    assert target.read_bytes() == b"the old weights"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "model.weights.h5",
+        "src",
+    ]
+
+
+def test_failed_preset_copy_keeps_the_old_preset(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "config.json").write_text("{}")
+    (src / "model.weights.h5").write_bytes(b"not an HDF5 file")
+    dst = tmp_path / "published"
+    dst.mkdir()
+    (dst / "config.json").write_text('{"old": true}')
+    with pytest.raises(OSError):
+        publish.copy_preset(src, dst, weights_dtype="float16")
+    assert [p.name for p in dst.iterdir()] == ["config.json"]
+    assert (dst / "config.json").read_text() == '{"old": true}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["published", "src"]
+    publish.write_json(dst / "model_card.json", {"ok": True})
+    assert sorted(p.name for p in dst.iterdir()) == [
+        "config.json",
+        "model_card.json",
+    ]

@@ -40,6 +40,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_attention import atomic
 from training import image_data
 
 DATASETS = ("instruments", "esc50", "urbansound8k", "speech_commands", "folder")
@@ -213,10 +214,8 @@ def _cached_clips(
         return x, kept
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
+        with atomic.atomic_open(cache, "wb") as f:
             np.save(f, x, allow_pickle=False)
-        os.replace(tmp, cache)
     except OSError as error:
         warnings.warn(
             f"could not write the cache {cache}: {error}", stacklevel=2

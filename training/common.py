@@ -23,7 +23,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_attention.atomic import fsync_dir as _fsync_dir
+from keras_attention import atomic
 from training import publish
 
 DEFAULTS = {
@@ -200,6 +200,7 @@ def resumed_epoch(backup: Path) -> int:
 
 BACKUP_PATTERN = re.compile(r"^epoch-(\d+)\.weights\.h5$")
 BACKUP_METADATA = "training_metadata.json"
+# Temporary backups of runs made before `keras_attention.atomic` wrote them.
 PARTIAL_PREFIX = ".partial-"
 # Keras' BackupAndRestore layout (runs made before `Backup`): resumed too.
 LEGACY_WEIGHTS = ("latest.weights.h5", "latest.weights.h5.bkp")
@@ -244,27 +245,6 @@ def backup_candidates(backup: Path) -> list[tuple[int, Path]]:
     return found
 
 
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Writes `text` to `path` through a synced temporary file in the same
-    folder and `os.replace`: readers see the old file or the new one."""
-    path = Path(path)
-    tmp = path.with_name(f"{PARTIAL_PREFIX}{path.name}.{os.getpid()}")
-    try:
-        with open(tmp, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
 def trim_log(log_csv: Path, epoch: int) -> None:
     """Keeps the rows of epochs before `epoch` in the CSV log (atomically);
     no-op without a log or rows to drop."""
@@ -284,7 +264,7 @@ def trim_log(log_csv: Path, epoch: int) -> None:
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(kept)
-    write_atomic(log_csv, out.getvalue())
+    atomic.write_text(log_csv, out.getvalue())
 
 
 def _pause_for_test(tmp: Path, epoch: int) -> None:
@@ -297,7 +277,7 @@ def _pause_for_test(tmp: Path, epoch: int) -> None:
         f.truncate(size // 2)
         f.flush()
         os.fsync(f.fileno())
-    write_atomic(Path(marker), str(tmp))  # never seen half written
+    atomic.write_text(marker, str(tmp))  # never seen half written
     time.sleep(600)
 
 
@@ -334,8 +314,9 @@ class Backup(keras.callbacks.Callback):
         self.restored_epoch = 0
 
     def on_train_begin(self, logs=None):
-        for stale in self.backup_dir.glob(f"{PARTIAL_PREFIX}*"):
-            stale.unlink(missing_ok=True)  # left by a killed run
+        for prefix in (atomic.TEMP_PREFIX, PARTIAL_PREFIX):
+            for stale in self.backup_dir.glob(f"{prefix}*"):
+                stale.unlink(missing_ok=True)  # left by a killed run
         candidates = backup_candidates(self.backup_dir)
         if not candidates:
             return
@@ -388,19 +369,13 @@ class Backup(keras.callbacks.Callback):
         """Writes the backup of `epoch` finished epochs; returns its path."""
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         final = self.backup_dir / backup_name(epoch)
-        # save_weights wants a name ending in `.weights.h5`.
-        tmp = self.backup_dir / f"{PARTIAL_PREFIX}{os.getpid()}-{final.name}"
-        try:
+        # The temporary name keeps `.weights.h5`, as save_weights wants.
+        with atomic.atomic_path(final) as tmp:
             self.model.save_weights(str(tmp), overwrite=True)
             _pause_for_test(tmp, epoch)
-            _fsync_file(tmp)
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
-        _fsync_dir(self.backup_dir)
         kept = [path for _, path in backup_candidates(self.backup_dir)]
         kept = [p for p in kept if BACKUP_PATTERN.match(p.name)][: self.keep]
-        write_atomic(
+        atomic.write_text(
             self.backup_dir / BACKUP_METADATA,
             json.dumps(
                 {

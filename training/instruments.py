@@ -100,7 +100,7 @@ Output
 family_id, soundfont, program, program_name, pitch, velocity, lineage,
 instrument), ``classes.json`` and ``COMPLETE`` (JSON: the builder's
 configuration and counts). The dataset is built in a temporary sibling
-directory (``.<name>.tmp-*``, holding a ``BUILDING`` file with the
+directory (``.tmp-<name>-*``, holding a ``BUILDING`` file with the
 builder's pid) and renamed into place once complete; a later build removes
 such directories whose builder is gone.
 """
@@ -129,6 +129,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from keras_attention import atomic
 
 FORMAT_VERSION = 1
 SAMPLE_RATE = 16000
@@ -1216,9 +1218,10 @@ def build_dataset(
     binary = find_fluidsynth(fluidsynth)
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_builds(out, log)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     started = time.time()
-    try:
+    # Staged in `.tmp-<name>-*` beside `out`, synced, then renamed to `out`
+    # (an older build moved aside and removed); a failure removes it.
+    with atomic.atomic_dir(out) as tmp:
         (tmp / "BUILDING").write_text(
             json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
         )
@@ -1301,18 +1304,6 @@ def build_dataset(
         }
         (tmp / "BUILDING").unlink()
         (tmp / "COMPLETE").write_text(json.dumps(manifest, indent=1))
-        if out.exists():
-            trash = Path(
-                tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent)
-            )
-            os.rename(out, trash / "old")
-            os.rename(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log(f"Wrote {len(rows)} clips to {out} in {manifest['build_seconds']} s")
     return manifest
 
@@ -1327,7 +1318,7 @@ def _worker_init() -> None:
 def _remove_stale_builds(out: Path, log: Callable[[str], None]) -> None:
     """Removes temporary directories of builds of ``out`` that were killed
     (their ``BUILDING`` file names a process of this host that is gone)."""
-    for tmp in out.parent.glob(f".{out.name}.tmp-*"):
+    for tmp in out.parent.glob(f"{atomic.TEMP_PREFIX}{out.name}-*"):
         try:
             owner = json.loads((tmp / "BUILDING").read_text())
             if owner["host"] != socket.gethostname():
