@@ -1,4 +1,5 @@
-"""Builds the NSynth-style instrument-family dataset (see instruments.py).
+"""Builds the NSynth-style instrument-family dataset (see
+docs/guides/instrument-dataset.md; the code is in `training/instruments/`).
 
 Full build (about 34k clips, 4.3 GB, both cores)::
 

@@ -5,7 +5,7 @@
 One recipe for every audio model of the zoo (waveform in: the log-mel front
 end is inside the model) and every backend (`KERAS_BACKEND`), through
 `compile`/`fit`. It shares the image recipe's machinery
-(`training/common.py`):
+(`training/parser.py`, `fitting.py`, `backup.py`, `runs.py`):
 
 - data (`training/audio_data.py`): the instrument-family dataset built by
   `training/build_instrument_dataset.py` (validation: held-out
@@ -18,7 +18,7 @@ end is inside the model) and every backend (`KERAS_BACKEND`), through
   masks, active in training only);
 - AdamW (or SGD) with decoupled weight decay, warmup then cosine decay;
   seeded data order and augmentation;
-- a backup per epoch in `<run-dir>/backup` (`training.common.Backup`,
+- a backup per epoch in `<run-dir>/backup` (`training.backup.Backup`,
   written atomically: rerun the same command to resume after the last
   finished epoch, even after `kill -9`), a CSV log and a PNG of the curves;
 - bad audio files (undecodable, NaN/Inf samples) stop the run naming them,

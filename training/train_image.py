@@ -17,7 +17,7 @@ One recipe for every image model of the zoo and every backend
   batch-norm parameters or biases), linear warmup then cosine decay;
 - seeds from `keras.utils.set_random_seed`; data order and augmentation
   seeded per epoch and batch;
-- a backup per epoch under `<run-dir>/backup` (`training.common.Backup`,
+- a backup per epoch under `<run-dir>/backup` (`training.backup.Backup`,
   written atomically, the previous one kept): rerun the same command after
   an interruption, even `kill -9`, and training resumes after the last
   finished epoch; `CSVLogger` (`<run-dir>/log.csv`) and a PNG plot of the
