@@ -3,9 +3,10 @@
 Datasets (`DATASETS`):
 
 - ``instruments``: the NSynth-style instrument-family dataset built by
-  `training/build_instrument_dataset.py` (splits `train`, `valid`,
-  `test_instrument`, `test_soundfont`, see `docs/guides/instrument-dataset.md`). Every
-  clip starts at the note's onset; the recipe keeps the first
+  `python -m training.build_instrument_dataset` (splits `train`, `valid`,
+  `test_instrument`, `test_soundfont`, see
+  `docs/guides/instrument-dataset.md`). Every clip starts at the note's
+  onset; the recipe keeps the first
   `clip_seconds` of each (read once, then cached as `.npy` in the
   library's cache folder, see `dataset_cache_dir`) and holds them in
   memory.
