@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from training.instruments.gm import (
-    _FADE_MS,
     CLIP_SECONDS,
+    FADE_MS,
     FAMILIES,
     GM_PROGRAMS,
     SAMPLE_RATE,
@@ -83,7 +83,7 @@ def write_demo_clips(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     n = int(seconds * SAMPLE_RATE)
-    fade = int(_FADE_MS * SAMPLE_RATE / 1000)
+    fade = int(FADE_MS * SAMPLE_RATE / 1000)
     paths, lines = [], io.StringIO()
     writer = csv.writer(lines)
     writer.writerow(["filename", "family", "soundfont", "program",

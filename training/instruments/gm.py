@@ -15,13 +15,14 @@ TARGET_PEAK = 10 ** (-1 / 20)  # -1 dBFS
 SILENCE_PEAK = 1e-5  # -100 dBFS in the raw render
 QUIET_DB = 60.0  # drop notes this far below the instrument's loudest one
 
-# Render timeline (milliseconds; the MIDI file runs at 1 tick = 1 ms).
-_LEAD_IN_MS = 300
-_PRE_ROLL_MS = 100  # each window starts this long before its note-on
-_SLOT_MS = 4400  # note-on to note-on
-_CUT_MS = 4300  # "all sound off" after note-on; the window ends here
-_FADE_MS = 50
-_ONSET_DB = 50.0  # onset = first sample within this of the window peak
+# Render timeline shared by midi, render and demo_clips (milliseconds; the
+# MIDI file runs at 1 tick = 1 ms).
+LEAD_IN_MS = 300
+PRE_ROLL_MS = 100  # each window starts this long before its note-on
+SLOT_MS = 4400  # note-on to note-on
+CUT_MS = 4300  # "all sound off" after note-on; the window ends here
+FADE_MS = 50
+ONSET_DB = 50.0  # onset = first sample within this of the window peak
 
 FAMILIES = (
     "bass",

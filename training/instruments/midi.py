@@ -6,11 +6,11 @@ import struct
 from collections.abc import Iterable, Sequence
 
 from training.instruments.gm import (
-    _CUT_MS,
-    _LEAD_IN_MS,
-    _PRE_ROLL_MS,
-    _SLOT_MS,
+    CUT_MS,
+    LEAD_IN_MS,
     NOTE_SECONDS,
+    PRE_ROLL_MS,
+    SLOT_MS,
 )
 
 # MIDI and rendering.
@@ -50,7 +50,7 @@ def _note_midi(
     events: list[tuple[int, bytes]] = []
     k = 0
     for program, notes in programs:
-        t0 = _LEAD_IN_MS + k * _SLOT_MS - _PRE_ROLL_MS // 2
+        t0 = LEAD_IN_MS + k * SLOT_MS - PRE_ROLL_MS // 2
         events += [
             (t0, bytes([0xB0, 121, 0])),  # reset controllers
             (t0, bytes([0xB0, 0, 0])),  # bank 0
@@ -58,11 +58,11 @@ def _note_midi(
             (t0, bytes([0xC0, program])),
         ]
         for pitch, velocity in notes:
-            on = _LEAD_IN_MS + k * _SLOT_MS
+            on = LEAD_IN_MS + k * SLOT_MS
             events += [
                 (on, bytes([0x90, pitch, velocity])),
                 (on + int(NOTE_SECONDS * 1000), bytes([0x80, pitch, 0])),
-                (on + _CUT_MS, bytes([0xB0, 120, 0])),  # all sound off
+                (on + CUT_MS, bytes([0xB0, 120, 0])),  # all sound off
             ]
             k += 1
-    return midi_file(events, _LEAD_IN_MS + k * _SLOT_MS), k
+    return midi_file(events, LEAD_IN_MS + k * SLOT_MS), k

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from training.instruments.gm import (
-    _CUT_MS,
-    _FADE_MS,
-    _LEAD_IN_MS,
-    _ONSET_DB,
-    _PRE_ROLL_MS,
-    _SLOT_MS,
     CLIP_SECONDS,
+    CUT_MS,
+    FADE_MS,
+    LEAD_IN_MS,
+    ONSET_DB,
+    PRE_ROLL_MS,
     RENDER_RATE,
     SAMPLE_RATE,
+    SLOT_MS,
 )
 from training.instruments.midi import (
     _note_midi,
@@ -42,7 +42,7 @@ def render_notes(
     ``programs`` is a sequence of (GM program, [(pitch, velocity), ...]).
     All notes go through one fluidsynth process (one soundfont load), which
     streams float audio at :data:`RENDER_RATE` into a pipe. Each yielded
-    window is mono float32 at 16 kHz, starting :data:`_PRE_ROLL_MS` before
+    window is mono float32 at 16 kHz, starting :data:`PRE_ROLL_MS` before
     its note-on and lasting until the note is cut (4.3 s after note-on).
     The MIDI file lives in a temporary directory under ``workdir``.
     """
@@ -65,7 +65,7 @@ def render_notes(
         ]  # fmt: skip
         frame = 8  # stereo float32
         per_ms = RENDER_RATE // 1000
-        window = (_PRE_ROLL_MS + _CUT_MS) * per_ms * frame
+        window = (PRE_ROLL_MS + CUT_MS) * per_ms * frame
         with open(err_path, "wb") as err:
             proc = subprocess.Popen(
                 command,
@@ -82,9 +82,9 @@ def render_notes(
                 pass
             rendered = 0
             try:
-                skip = (_LEAD_IN_MS - _PRE_ROLL_MS) * per_ms * frame
+                skip = (LEAD_IN_MS - PRE_ROLL_MS) * per_ms * frame
                 _read_exactly(proc.stdout, skip)
-                gap = (_SLOT_MS - _CUT_MS - _PRE_ROLL_MS) * per_ms * frame
+                gap = (SLOT_MS - CUT_MS - PRE_ROLL_MS) * per_ms * frame
                 for k in range(count):
                     raw = _read_exactly(proc.stdout, window)
                     if len(raw) < window:
@@ -129,17 +129,17 @@ def trim_note(window: np.ndarray) -> tuple[np.ndarray, float]:
     fades out over the last 50 ms; the peak is the clip's, before fading.
     """
     n = int(CLIP_SECONDS * SAMPLE_RATE)
-    window = window[_PRE_ROLL_MS * SAMPLE_RATE // 2000 :]
+    window = window[PRE_ROLL_MS * SAMPLE_RATE // 2000 :]
     clip = np.zeros(n, np.float32)
     peak = float(np.max(np.abs(window))) if window.size else 0.0
     if peak <= 0.0:
         return clip, 0.0
-    above = np.abs(window) > peak * 10 ** (-_ONSET_DB / 20)
+    above = np.abs(window) > peak * 10 ** (-ONSET_DB / 20)
     start = max(0, int(np.argmax(above)) - SAMPLE_RATE // 1000)
     piece = window[start : start + n]
     clip[: piece.size] = piece
     peak = float(np.max(np.abs(clip)))
-    fade = int(_FADE_MS * SAMPLE_RATE / 1000)
+    fade = int(FADE_MS * SAMPLE_RATE / 1000)
     clip[-fade:] *= 0.5 + 0.5 * np.cos(np.linspace(0, np.pi, fade))
     return clip, peak
 
