@@ -30,7 +30,10 @@ BASELINE = "none"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.layer_overhead",
+        description=__doc__.split("\n")[0],
+    )
     timing.add_common_arguments(parser)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=56, help="map height/width")

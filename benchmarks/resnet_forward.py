@@ -50,7 +50,10 @@ AUDIO_CLASSES = 11
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.resnet_forward",
+        description=__doc__.split("\n")[0],
+    )
     timing.add_common_arguments(parser)
     parser.add_argument(
         "--quick",

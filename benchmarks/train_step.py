@@ -34,7 +34,10 @@ DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.train_step",
+        description=__doc__.split("\n")[0],
+    )
     timing.add_common_arguments(parser)
     parser.add_argument(
         "--models", nargs="+", default=["resnet18", "cbam_resnet18"]
