@@ -57,7 +57,7 @@ docs-serve: $(STAMP)
 	$(BIN)/mkdocs serve
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/layer_overhead.py
+	$(BIN)/python -m benchmarks.layer_overhead
 
 # Refreshes the lock: the newest releases that pyproject.toml allows (torch
 # stays the CPU build $(TORCH); `make lock TORCH=...` moves it) in a

@@ -12,8 +12,8 @@ threads), which is much less disturbed by other processes on a shared
 machine than the wall clock.
 
 Usage:
-    KERAS_BACKEND=jax python benchmarks/layer_overhead.py
-    python benchmarks/layer_overhead.py --backend all --json results.json
+    KERAS_BACKEND=jax python -m benchmarks.layer_overhead
+    python -m benchmarks.layer_overhead --backend all --json results.json
 
 This is a measurement script, not a test.
 """
@@ -21,11 +21,8 @@ This is a measurement script, not a test.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import timing  # noqa: E402  (benchmarks/timing.py)
+from benchmarks import timing
 
 LAYERS = ("SqueezeExcite", "ChannelAttention", "SpatialAttention", "CBAM")
 LAYERS += ("ECA", "BAM")
@@ -33,7 +30,10 @@ BASELINE = "none"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.layer_overhead",
+        description=__doc__.split("\n")[0],
+    )
     timing.add_common_arguments(parser)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=56, help="map height/width")

@@ -24,10 +24,10 @@ log-mel front end included), 11 classes, against `cnn10`
 (`benchmarks/results/audio_forward.json`).
 
 Usage:
-    KERAS_BACKEND=jax python benchmarks/resnet_forward.py
-    python benchmarks/resnet_forward.py --backend all --quick
-    python benchmarks/resnet_forward.py --backend torch --json out.json
-    python benchmarks/resnet_forward.py --task audio --backend all
+    KERAS_BACKEND=jax python -m benchmarks.resnet_forward
+    python -m benchmarks.resnet_forward --backend all --quick
+    python -m benchmarks.resnet_forward --backend torch --json out.json
+    python -m benchmarks.resnet_forward --task audio --backend all
 
 This is a measurement script, not a test.
 """
@@ -35,11 +35,8 @@ This is a measurement script, not a test.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import timing  # noqa: E402  (benchmarks/timing.py)
+from benchmarks import timing
 
 OURS = ("resnet50", "se_resnet50", "cbam_resnet50", "eca_resnet50")
 OURS += ("bam_resnet50",)
@@ -53,7 +50,10 @@ AUDIO_CLASSES = 11
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.resnet_forward",
+        description=__doc__.split("\n")[0],
+    )
     timing.add_common_arguments(parser)
     parser.add_argument(
         "--quick",

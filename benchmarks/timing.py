@@ -1,8 +1,8 @@
 """What the benchmark scripts share: the backend switch (each backend in its
 own process), interleaved timing of several models, and the report files.
 
-Not a benchmark itself; `layer_overhead.py` and `resnet_forward.py` import
-it from their own folder.
+Not a benchmark itself; the scripts import it as `benchmarks.timing` (run
+them as modules from the repository root: `python -m benchmarks.X`).
 """
 
 from __future__ import annotations
@@ -52,8 +52,16 @@ def machine() -> str:
 def command_line(script: str, backend: str | None, args: list[str]) -> str:
     """The shell command that reruns `script` with `args`."""
     prefix = f"KERAS_BACKEND={backend} " if backend else ""
-    relative = os.path.relpath(os.path.abspath(script))
-    return prefix + shlex.join(["python", relative, *args])
+    return prefix + shlex.join(["python", "-m", module_name(script), *args])
+
+
+def module_name(script: str) -> str:
+    """`benchmarks/x.py` -> `benchmarks.x` (run from the repository root)."""
+    name = os.path.splitext(os.path.basename(script))[0]
+    return f"benchmarks.{name}"
+
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def report(script: str, forward_args: list[str], jit: bool, args, **fields):
@@ -82,11 +90,13 @@ def run_in_subprocess(script: str, backend: str, args: list[str]) -> dict:
         path = os.path.join(tmp, "report.json")
         env = {**os.environ, "KERAS_BACKEND": backend}
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        cmd = [sys.executable, os.path.abspath(script)]
+        cmd = [sys.executable, "-m", module_name(script)]
         cmd += [f"--backend={backend}", *args, f"--json={path}"]
         print(f"# running {backend} ...", file=sys.stderr, flush=True)
         start = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            cmd, env=env, cwd=REPO_ROOT, capture_output=True, text=True
+        )
         if proc.returncode != 0:
             sys.stderr.write(proc.stderr[-4000:])
             raise SystemExit(f"{backend} run failed ({proc.returncode})")

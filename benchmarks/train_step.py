@@ -13,8 +13,8 @@ models are the classifiers without their preprocessor, as the recipe feeds
 preprocessed batches.
 
 Usage:
-    KERAS_BACKEND=tensorflow python benchmarks/train_step.py
-    python benchmarks/train_step.py --backend all --models resnet18 \
+    KERAS_BACKEND=tensorflow python -m benchmarks.train_step
+    python -m benchmarks.train_step --backend all --models resnet18 \
         --image-sizes 32 64 --dtype-policies float32 mixed_bfloat16
 
 This is a measurement script, not a test.
@@ -23,13 +23,10 @@ This is a measurement script, not a test.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import timing  # noqa: E402  (benchmarks/timing.py)
+from benchmarks import timing
 
 EPOCH_IMAGES = 55_000
 NUM_CLASSES = 10
@@ -37,7 +34,10 @@ DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.train_step",
+        description=__doc__.split("\n")[0],
+    )
     timing.add_common_arguments(parser)
     parser.add_argument(
         "--models", nargs="+", default=["resnet18", "cbam_resnet18"]

@@ -18,7 +18,7 @@ from keras_attention.audio import (  # noqa: E402
     cross_validation_folds,
     esc50_cross_validation,
 )
-from keras_attention.audio import datasets as audio_datasets  # noqa: E402
+from keras_attention.audio.datasets import base as audio_datasets  # noqa: E402
 from keras_attention.layers import LogMelSpectrogram  # noqa: E402
 
 SR = 8000
@@ -293,6 +293,28 @@ def test_audio_folder_bad_input(folder_root, tmp_path):
         AudioFolder(tmp_path / "missing", clip_seconds=1.0)
     with pytest.raises(ValueError, match="bird"):
         AudioFolder(folder_root, clip_seconds=1.0, class_names=["bird"])
+
+
+def test_numpy_ints_are_ints_and_bools_are_not(folder_root):
+    """The argument checks of `keras_attention.layers._utils`: NumPy ints
+    (e.g. from a config array) are taken as plain ints, bools refused."""
+    ds = AudioFolder(
+        folder_root,
+        clip_seconds=0.2,
+        sample_rate=np.int64(8000),
+        batch_size=np.int32(4),
+        seed=np.int64(3),
+    )
+    assert (ds.sample_rate, ds.batch_size, ds.seed) == (8000, 4, 3)
+    assert type(ds.batch_size) is int and type(ds.seed) is int
+    for kwargs in ({"sample_rate": True}, {"batch_size": True}):
+        with pytest.raises(ValueError, match="to be an integer >= 1"):
+            AudioFolder(folder_root, clip_seconds=0.2, **kwargs)
+    with pytest.raises(ValueError, match="seed=True"):
+        AudioFolder(folder_root, clip_seconds=0.2, seed=True)
+    assert list(cross_validation_folds(np.int64(2))) == [([2], 1), ([1], 2)]
+    with pytest.raises(ValueError, match="num_folds=True"):
+        list(cross_validation_folds(True))
 
 
 def test_resampled_clip_length_and_crop(folder_root):

@@ -11,7 +11,6 @@ from keras_attention.audio import (
     info,
     load_audio,
     resample,
-    tfio_status,
 )
 from keras_attention.audio import io as audio_io
 
@@ -187,39 +186,11 @@ def test_missing_file_and_bad_args(tmp_path):
         load_audio(path, sample_rate=0)
 
 
-def test_tfio_status_and_backend(tmp_path):
-    ok, message = tfio_status()
-    assert isinstance(ok, bool) and isinstance(message, str) and message
+def test_tensorflow_io_is_not_a_backend(tmp_path):
+    """tensorflow-io's kernels do not load on current TensorFlow: soundfile
+    is the one decoder."""
     path = tmp_path / "a.wav"
     sf.write(path, _tone(440, 8000, 0.1), 8000)
-    if ok:  # pragma: no cover - tensorflow-io works in this environment
-        assert load_audio(path, backend="tfio").shape == (800,)
-        return
-    assert "unmaintained" in message
-    assert "0.37.1" in message and "undefined symbol" in message
-    with pytest.raises(RuntimeError, match="unmaintained"):
+    with pytest.raises(ValueError, match="backend='tfio'"):
         load_audio(path, backend="tfio")
-    # auto = soundfile, works regardless
     assert load_audio(path, backend="auto").shape == (800,)
-
-
-def test_tfio_status_reports_broken_kernels(monkeypatch):
-    """A tensorflow_io that imports but whose kernels fail is reported."""
-    import sys
-    import types
-
-    fake = types.ModuleType("tensorflow_io")
-    fake.__version__ = "0.37.1"
-
-    def broken(*args, **kwargs):
-        raise NotImplementedError("undefined symbol: _ZN10tensorflow...")
-
-    fake.audio = types.SimpleNamespace(resample=broken)
-    monkeypatch.setitem(sys.modules, "tensorflow_io", fake)
-    tfio_status.cache_clear()
-    try:
-        ok, message = tfio_status()
-    finally:
-        tfio_status.cache_clear()
-    assert not ok
-    assert "0.37.1 is installed" in message and "undefined symbol" in message

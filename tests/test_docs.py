@@ -308,7 +308,7 @@ def test_missing_benchmark_results_name_file_and_command(tmp_path):
     message = str(error.value)
     assert str(tmp_path / "resnet_forward.json") in message
     assert (
-        "python benchmarks/resnet_forward.py --backend all --json "
+        "python -m benchmarks.resnet_forward --backend all --json "
         "benchmarks/results/resnet_forward.json" in message
     )
     (tmp_path / "resnet_forward.json").write_text("{}")
@@ -323,4 +323,4 @@ def test_strict_build_fails_without_benchmark_results(tmp_path):
     assert result.returncode != 0
     for name in ("layer_overhead", "resnet_forward"):
         assert str(tmp_path / f"{name}.json") in result.stderr
-        assert f"python benchmarks/{name}.py --backend all" in result.stderr
+        assert f"python -m benchmarks.{name} --backend all" in result.stderr

@@ -43,23 +43,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+import test_audio_datasets as dataset_tests
+import test_training_audio as audio_tests
+import test_training_image as image_tests
+from recipe_callbacks import Interrupt, SeenEpochs
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import test_audio_datasets as dataset_tests  # noqa: E402
-import test_training_audio as audio_tests  # noqa: E402
-import test_training_image as image_tests  # noqa: E402
-from recipe_callbacks import Interrupt, SeenEpochs  # noqa: E402
-
-from keras_attention.audio import AudioFolder  # noqa: E402
-from training import (  # noqa: E402
+from keras_attention.audio import AudioFolder
+from training import (
     audio_data,
     common,
     image_data,
+    publish,
     train_audio,
     train_image,
 )
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -89,9 +88,9 @@ def _leftovers(backup: Path) -> list[str]:
 # Backups
 
 
+# Run with PYTHONPATH=<repo>:<repo>/tests (see the test).
 DRIVER = """
 import json, sys
-sys.path[:0] = [{repo!r}, {tests!r}]
 import test_training_image
 from training import train_image
 train_image.build_model = test_training_image.tiny_model
@@ -106,9 +105,10 @@ def test_kill_9_during_backup_write_resumes_from_last_complete_epoch(
     image_tests.write_fake_fashion_mnist(folder)
     args = image_tests._args(folder, tmp_path, "--epochs", "2", "--no-publish")
     driver = tmp_path / "driver.py"
-    driver.write_text(DRIVER.format(repo=str(REPO), tests=str(REPO / "tests")))
+    driver.write_text(DRIVER)
     marker = tmp_path / "paused"
-    env = dict(os.environ, **{common.PAUSE_ENV: f"2:{marker}"})
+    path = os.pathsep.join([str(REPO), str(REPO / "tests")])
+    env = dict(os.environ, PYTHONPATH=path, **{common.PAUSE_ENV: f"2:{marker}"})
     proc = subprocess.Popen(
         [sys.executable, str(driver), json.dumps(args.argv)],
         env=env,
@@ -412,3 +412,42 @@ def test_image_folder_symlinked_duplicates_count_once(tmp_path):
     (x_train, _), (x_test, _), names = image_data.load_folder_arrays(root)
     assert names == ["cat", "dog"]
     assert len(x_train) + len(x_test) == 10
+
+
+# --------------------------------------------------------------------------
+# Publishing: failed writes leave nothing behind
+
+
+def test_failed_weights_conversion_leaves_no_temp_file(tmp_path):
+    target = tmp_path / "model.weights.h5"
+    target.write_bytes(b"the old weights")
+    bad = tmp_path / "src" / "model.weights.h5"
+    bad.parent.mkdir()
+    bad.write_bytes(b"not an HDF5 file")
+    with pytest.raises(OSError):
+        publish.convert_weights_file(bad, target, "float16")
+    assert target.read_bytes() == b"the old weights"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "model.weights.h5",
+        "src",
+    ]
+
+
+def test_failed_preset_copy_keeps_the_old_preset(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "config.json").write_text("{}")
+    (src / "model.weights.h5").write_bytes(b"not an HDF5 file")
+    dst = tmp_path / "published"
+    dst.mkdir()
+    (dst / "config.json").write_text('{"old": true}')
+    with pytest.raises(OSError):
+        publish.copy_preset(src, dst, weights_dtype="float16")
+    assert [p.name for p in dst.iterdir()] == ["config.json"]
+    assert (dst / "config.json").read_text() == '{"old": true}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["published", "src"]
+    publish.write_json(dst / "model_card.json", {"ok": True})
+    assert sorted(p.name for p in dst.iterdir()) == [
+        "config.json",
+        "model_card.json",
+    ]

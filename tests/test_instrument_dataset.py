@@ -1,4 +1,4 @@
-"""Tests for training/instruments.py (the soundfont instrument dataset).
+"""Tests for training/instruments/ (the soundfont instrument dataset).
 
 The rendering tests build a tiny dataset from TimGM6mb (6 MB), used under
 two names so that one of them can play the held-out soundfont. They skip
@@ -13,17 +13,13 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from system import require
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from system import require  # noqa: E402
-
-from training import instruments as ins  # noqa: E402
+from training import instruments as ins
 
 TIM = ins.SOUNDFONTS["timgm6mb"].path
 # Keyboard has four programs in four sharing groups except 0 and 1, which
@@ -140,11 +136,11 @@ def test_plan_notes_is_seeded_and_in_range():
 
 
 def test_midi_file_encoding():
-    assert ins._vlq(0) == b"\x00"
-    assert ins._vlq(0x7F) == b"\x7f"
-    assert ins._vlq(0x80) == b"\x81\x00"
-    assert ins._vlq(0x3FFF) == b"\xff\x7f"
-    assert ins._vlq(0x4000) == b"\x81\x80\x00"
+    assert ins.midi._vlq(0) == b"\x00"
+    assert ins.midi._vlq(0x7F) == b"\x7f"
+    assert ins.midi._vlq(0x80) == b"\x81\x00"
+    assert ins.midi._vlq(0x3FFF) == b"\xff\x7f"
+    assert ins.midi._vlq(0x4000) == b"\x81\x80\x00"
     data = ins.midi_file([(200, b"\x80\x3c\x00"), (0, b"\x90\x3c\x64")], 300)
     assert data[:14] == b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x03\xe8"
     assert data[14:18] == b"MTrk"
@@ -264,7 +260,7 @@ def test_failed_build_leaves_no_dataset(tmp_path, monkeypatch):
     def broken(job):
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(ins, "_render_task", broken)
+    monkeypatch.setattr(ins.build, "_render_task", broken)
     with pytest.raises(RuntimeError, match="interrupted"):
         ins.build_dataset(
             tmp_path / "out", tiny_config(), workers=1, log=lambda m: None

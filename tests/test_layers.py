@@ -391,3 +391,14 @@ def test_docstring_examples(module_name):
         runner.run(test, out=report.append)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, "".join(report)
+
+
+def test_check_positive_int_takes_numpy_ints_not_bools():
+    from keras_attention.layers._utils import check_positive_int
+
+    value = check_positive_int("CBAM", "reduction", np.int64(8))
+    assert value == 8 and type(value) is int
+    assert check_positive_int("CBAM", "reduction", 3) == 3
+    for bad in (True, False, np.bool_(True), 2.0, "8", 0, np.int32(0)):
+        with pytest.raises(ValueError, match="`reduction` to be an integer"):
+            check_positive_int("CBAM", "reduction", bad)

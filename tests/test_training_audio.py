@@ -17,25 +17,21 @@ import keras
 import numpy as np
 import pytest
 import soundfile
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from helpers.registry import stand_in  # noqa: E402
-from published import published_entries, registered_entries  # noqa: E402
-from recipe_callbacks import (  # noqa: E402
+from helpers.registry import stand_in
+from published import published_entries, registered_entries
+from recipe_callbacks import (
     Interrupt,
     SeenEpochs,
     TrainingPolicies,
     assert_mixed_training_float32_presets,
 )
 
-from keras_attention import zoo  # noqa: E402
-from keras_attention.models import (  # noqa: E402
+from keras_attention import zoo
+from keras_attention.models import (
     AudioCNNBackbone,
     AudioCNNClassifier,
 )
-from training import (  # noqa: E402
+from training import (
     audio_data,
     common,
     evaluate,
@@ -44,6 +40,7 @@ from training import (  # noqa: E402
     train_audio,
 )
 
+REPO = Path(__file__).resolve().parents[1]
 RATE = 16000
 FAMILIES = list(instruments.FAMILIES)
 SAMPLE_DIR = REPO / "zoo" / "samples" / "instruments"
@@ -297,7 +294,7 @@ def test_missing_dataset_is_a_clear_cli_error(tmp_path, capsys):
         ["--model", "cnn10", "--data-dir", str(tmp_path / "none")]
     )
     assert code == 2
-    assert "build_instrument_dataset.py" in capsys.readouterr().err
+    assert "training.build_instrument_dataset" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------
@@ -472,9 +469,11 @@ def test_published_audio_weights(name, weights):
     folder = REPO / "zoo" / name / weights
     card = publish.read_card(folder)
     metrics = card.get("metrics")
-    assert metrics, f"run: python training/evaluate.py zoo/{name}/{weights}"
+    assert metrics, f"run: python -m training.evaluate zoo/{name}/{weights}"
     assert set(metrics["test_sets"]) == {"test_instrument", "test_soundfont"}
-    assert "training/evaluate.py" in metrics["evaluated_with"]
+    # Cards evaluated before the recipes became modules name the file.
+    command = metrics["evaluated_with"]
+    assert "training.evaluate" in command or "training/evaluate.py" in command
     for filename, entry in card["files"].items():
         path = folder / filename
         assert path.stat().st_size == entry["size"] <= 25 * 2**20

@@ -3,9 +3,10 @@
 Datasets (`DATASETS`):
 
 - ``instruments``: the NSynth-style instrument-family dataset built by
-  `training/build_instrument_dataset.py` (splits `train`, `valid`,
-  `test_instrument`, `test_soundfont`, see `training/instruments.py`). Every
-  clip starts at the note's onset; the recipe keeps the first
+  `python -m training.build_instrument_dataset` (splits `train`, `valid`,
+  `test_instrument`, `test_soundfont`, see
+  `docs/guides/instrument-dataset.md`). Every clip starts at the note's
+  onset; the recipe keeps the first
   `clip_seconds` of each (read once, then cached as `.npy` in the
   library's cache folder, see `dataset_cache_dir`) and holds them in
   memory.
@@ -40,6 +41,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_attention import atomic
 from training import image_data
 
 DATASETS = ("instruments", "esc50", "urbansound8k", "speech_commands", "folder")
@@ -54,7 +56,7 @@ DEFAULT_AUDIO = {
 NUM_FOLDS = {"esc50": 5, "urbansound8k": 10}
 INSTRUMENT_SPLITS = ("train", "valid", "test_instrument", "test_soundfont")
 BUILD_COMMAND = (
-    "python training/build_instrument_dataset.py "
+    "python -m training.build_instrument_dataset "
     "(needs the Debian packages fluidsynth, fluid-soundfont-gm, "
     "musescore-general-soundfont, timgm6mb-soundfont and csound-soundfont)"
 )
@@ -213,10 +215,8 @@ def _cached_clips(
         return x, kept
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
+        with atomic.atomic_open(cache, "wb") as f:
             np.save(f, x, allow_pickle=False)
-        os.replace(tmp, cache)
     except OSError as error:
         warnings.warn(
             f"could not write the cache {cache}: {error}", stacklevel=2

@@ -1,16 +1,17 @@
-"""Builds the NSynth-style instrument-family dataset (see instruments.py).
+"""Builds the NSynth-style instrument-family dataset (see
+docs/guides/instrument-dataset.md; the code is in `training/instruments/`).
 
 Full build (about 34k clips, 4.3 GB, both cores)::
 
-    python training/build_instrument_dataset.py --out DIR
+    python -m training.build_instrument_dataset --out DIR
 
 Plan only (clip counts per split and family, nothing rendered)::
 
-    python training/build_instrument_dataset.py --dry-run
+    python -m training.build_instrument_dataset --dry-run
 
 Demo clips (1 s, two per family)::
 
-    python training/build_instrument_dataset.py --demo-out DIR
+    python -m training.build_instrument_dataset --demo-out DIR
 
 Needs ``apt-get install fluidsynth fluid-soundfont-gm
 musescore-general-soundfont timgm6mb-soundfont csound-soundfont``.
@@ -25,9 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from training import instruments  # noqa: E402
+from training import instruments
 
 
 def _path_override(text: str) -> tuple[str, str]:
@@ -39,6 +38,7 @@ def _path_override(text: str) -> tuple[str, str]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
+        prog="python -m training.build_instrument_dataset",
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

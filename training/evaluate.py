@@ -1,7 +1,7 @@
 """Recompute a published preset's test metrics and write them to its card.
 
-    python training/evaluate.py zoo/cbam_resnet18/fashion_mnist
-    python training/evaluate.py zoo/cbam_cnn10/instruments
+    python -m training.evaluate zoo/cbam_resnet18/fashion_mnist
+    python -m training.evaluate zoo/cbam_cnn10/instruments
 
 Loads the preset the way users do (`keras_attention.zoo.load(model,
 weights=<dir>)`: float16 files on disk into float32 variables), predicts the
@@ -31,13 +31,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-from training import audio_data, image_data, publish  # noqa: E402
+from training import audio_data, image_data, publish
 
 SAMPLES = publish.REPO_ROOT / "zoo" / "samples"
 SAMPLE_FILES = {
@@ -54,7 +53,7 @@ REFERENCE_RESULTS = {
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python training/evaluate.py",
+        prog="python -m training.evaluate",
         description=__doc__.split("\n\n")[0],
     )
     p.add_argument("preset", help="preset directory with a model_card.json")
@@ -268,7 +267,7 @@ def _summary(card: dict, key: str) -> dict:
 
 
 def _command(argv) -> str:
-    return "KERAS_BACKEND={} python training/evaluate.py {}".format(
+    return "KERAS_BACKEND={} python -m training.evaluate {}".format(
         keras.backend.backend(), " ".join(shlex.quote(a) for a in argv)
     )
 

@@ -1,6 +1,6 @@
 """Write the bundled Fashion-MNIST sample used by the demo and the tests.
 
-    python training/make_samples.py [--data-dir DIR] [--per-class 30]
+    python -m training.make_samples [--data-dir DIR] [--per-class 30]
 
 Takes the first `--per-class` images of each class from the Fashion-MNIST
 TEST files (t10k, in file order: deterministic) and writes
@@ -16,11 +16,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from training import image_data, publish  # noqa: E402
+from training import image_data, publish
 
 DEFAULT_OUT = publish.REPO_ROOT / "zoo" / "samples" / "fashion_mnist_sample.npz"
 MAX_BYTES = 300 * 1024
@@ -45,7 +43,10 @@ def make_sample(x_test, y_test, per_class: int) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m training.make_samples",
+        description=__doc__.split("\n\n")[0],
+    )
     p.add_argument("--data-dir", default=None)
     p.add_argument("--per-class", type=int, default=30)
     p.add_argument("--out", default=str(DEFAULT_OUT))

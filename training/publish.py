@@ -8,15 +8,14 @@ The model card (`model_card.json`) is our own schema; see
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from keras_attention import atomic
 from keras_attention.zoo.download import sha256sum as sha256_of
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -72,12 +71,7 @@ def write_json(path, data: dict) -> None:
     """Writes `data` as indented JSON, atomically (temp file + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=False)
-        f.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def write_card(preset_dir, card: dict) -> None:
@@ -139,29 +133,31 @@ def convert_weights_file(src, dst, dtype: str = "float16") -> None:
             dataset = dst_group.create_dataset(name, data=data)
             _copy_attrs(obj, dataset)
 
-    dst = Path(dst)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    with h5py.File(src, "r") as fin, h5py.File(tmp, "w") as fout:
+    # A failed copy removes its temporary file and leaves `dst` as it was.
+    with (
+        atomic.atomic_path(dst) as tmp,
+        h5py.File(src, "r") as fin,
+        h5py.File(tmp, "w") as fout,
+    ):
         copy(fin, fout, "")
-    os.replace(tmp, dst)
 
 
 def copy_preset(src_dir, dst_dir, weights_dtype: str = "float32") -> None:
     """Copies a keras-hub preset directory (not its model card), writing
-    its `*.weights.h5` files with `weights_dtype`. Old files in `dst_dir`
-    are removed first."""
+    its `*.weights.h5` files with `weights_dtype`. The copy is staged
+    beside `dst_dir` and replaces it (old files and all) only once
+    complete; a failure leaves `dst_dir` as it was and no staging folder."""
     src_dir, dst_dir = Path(src_dir), Path(dst_dir)
-    if dst_dir.exists():
-        shutil.rmtree(dst_dir)
-    dst_dir.mkdir(parents=True)
-    for path in sorted(src_dir.iterdir()):
-        if not path.is_file() or path.name == MODEL_CARD:
-            continue
-        target = dst_dir / path.name
-        if path.name.endswith(WEIGHT_SUFFIX) and weights_dtype != "float32":
-            convert_weights_file(path, target, weights_dtype)
-        else:
-            shutil.copy2(path, target)
+    dst_dir.parent.mkdir(parents=True, exist_ok=True)
+    with atomic.atomic_dir(dst_dir) as staging:
+        for path in sorted(src_dir.iterdir()):
+            if not path.is_file() or path.name == MODEL_CARD:
+                continue
+            target = staging / path.name
+            if path.name.endswith(WEIGHT_SUFFIX) and weights_dtype != "float32":
+                convert_weights_file(path, target, weights_dtype)
+            else:
+                shutil.copy2(path, target)
 
 
 def check_file_sizes(preset_dir, limit: int = MAX_FILE_BYTES) -> list[str]:

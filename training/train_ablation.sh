@@ -8,7 +8,7 @@
 #   bash training/train_ablation.sh            # the published budget below
 #   EPOCHS=60 EXTRA_ARGS="--image-size 64" bash training/train_ablation.sh   # full budget (not run)
 # Audio: cnn10, se_, cbam_, eca_ and bam_cnn10 on the instrument dataset
-# (build it first: python training/build_instrument_dataset.py).
+# (build it first: python -m training.build_instrument_dataset).
 #   RECIPE=audio bash training/train_ablation.sh
 #
 # Rerunning resumes: a model whose run finished is re-exported at once (its
@@ -25,7 +25,7 @@ export PYTHONUNBUFFERED=1
 RECIPE=${RECIPE:-image}
 if [ "$RECIPE" = audio ]; then
   MODELS=${MODELS:-"cnn10 se_cnn10 cbam_cnn10 eca_cnn10 bam_cnn10"}
-  SCRIPT=training/train_audio.py
+  MODULE=training.train_audio
   WEIGHTS=instruments
   EPOCHS=${EPOCHS:-1}
   BATCH_SIZE=${BATCH_SIZE:-32}
@@ -35,7 +35,7 @@ if [ "$RECIPE" = audio ]; then
   EXTRA_ARGS=${EXTRA_ARGS:-"--clip-seconds 0.5 --lr 1e-3 --warmup-epochs 0.1 --dropout 0.2 --block-dropout 0"}
 else
   MODELS=${MODELS:-"resnet18 se_resnet18 cbam_resnet18 eca_resnet18 bam_resnet18"}
-  SCRIPT=training/train_image.py
+  MODULE=training.train_image
   WEIGHTS=fashion_mnist
   EPOCHS=${EPOCHS:-8}
   BATCH_SIZE=${BATCH_SIZE:-128}
@@ -43,7 +43,7 @@ else
   TRAIN_SUBSET=${TRAIN_SUBSET-}
   EXTRA_ARGS=${EXTRA_ARGS:-}
 fi
-# EVALUATE=0 skips the evaluation (run training/evaluate.py later).
+# EVALUATE=0 skips the evaluation (run python -m training.evaluate later).
 EVALUATE=${EVALUATE:-1}
 
 LOG_DIR=runs/ablation/$WEIGHTS
@@ -57,7 +57,7 @@ for model in $MODELS; do
     args+=(--train-subset "$TRAIN_SUBSET")
   fi
   # shellcheck disable=SC2086
-  if ! "$PYTHON" "$SCRIPT" "${args[@]}" $EXTRA_ARGS >>"$log" 2>&1; then
+  if ! "$PYTHON" -m "$MODULE" "${args[@]}" $EXTRA_ARGS >>"$log" 2>&1; then
     echo "=== $model: TRAINING FAILED (see $log)" | tee -a "$LOG_DIR/summary.txt"
     status=1
     continue
@@ -66,7 +66,7 @@ for model in $MODELS; do
     continue
   fi
   echo "=== $model: evaluate $(date -u +%FT%TZ)" | tee -a "$LOG_DIR/summary.txt"
-  if ! "$PYTHON" training/evaluate.py "zoo/$model/$WEIGHTS" >>"$log" 2>&1; then
+  if ! "$PYTHON" -m training.evaluate "zoo/$model/$WEIGHTS" >>"$log" 2>&1; then
     echo "=== $model: EVALUATION FAILED or out of tolerance (see $log)" | tee -a "$LOG_DIR/summary.txt"
     status=1
   fi

@@ -1,11 +1,11 @@
 """Train a catalog audio model and publish it as a keras-hub preset.
 
-    python training/train_audio.py --model cbam_cnn10 --dataset instruments
+    python -m training.train_audio --model cbam_cnn10 --dataset instruments
 
 One recipe for every audio model of the zoo (waveform in: the log-mel front
 end is inside the model) and every backend (`KERAS_BACKEND`), through
 `compile`/`fit`. It shares the image recipe's machinery
-(`training/common.py`):
+(`training/parser.py`, `fitting.py`, `backup.py`, `runs.py`):
 
 - data (`training/audio_data.py`): the instrument-family dataset built by
   `training/build_instrument_dataset.py` (validation: held-out
@@ -18,7 +18,7 @@ end is inside the model) and every backend (`KERAS_BACKEND`), through
   masks, active in training only);
 - AdamW (or SGD) with decoupled weight decay, warmup then cosine decay;
   seeded data order and augmentation;
-- a backup per epoch in `<run-dir>/backup` (`training.common.Backup`,
+- a backup per epoch in `<run-dir>/backup` (`training.backup.Backup`,
   written atomically: rerun the same command to resume after the last
   finished epoch, even after `kill -9`), a CSV log and a PNG of the curves;
 - bad audio files (undecodable, NaN/Inf samples) stop the run naming them,
@@ -27,7 +27,7 @@ end is inside the model) and every backend (`KERAS_BACKEND`), through
 - at the end: a float32 preset in `<run-dir>/preset_float32` and the
   published preset (default `zoo/<model>/<weights-name>`, float16 weight
   files) with a `model_card.json`. Test metrics are filled in by
-  `python training/evaluate.py <preset dir>`.
+  `python -m training.evaluate <preset dir>`.
 
 `--init NAME_OR_DIR` starts from published weights (a new head when the
 classes differ): the fine-tuning path.
@@ -43,13 +43,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
+import keras
 
-from training import audio_data, image_data, publish  # noqa: E402
-from training.common import (  # noqa: E402
+from training import audio_data, image_data, publish
+from training.common import (
     NO_DECAY,
     RecipeError,
     add_run_arguments,
@@ -74,7 +73,7 @@ from training.common import (  # noqa: E402
 DATASET_INFO = {
     "instruments": {
         "source": "rendered here from Debian's GM soundfonts by "
-        "training/build_instrument_dataset.py",
+        "python -m training.build_instrument_dataset",
         "url": None,
         "license": "derived from the soundfonts (FluidR3_GM: MIT; "
         "MuseScore_General: MIT; TimGM6mb: GPL-2; sf_GMbank: LGPL-2.1)",
@@ -135,7 +134,7 @@ RECIPE_KEYS = (
 
 def build_parser() -> argparse.ArgumentParser:
     p = recipe_parser(
-        "train_audio.py",
+        "training.train_audio",
         __doc__,
         task="audio",
         datasets=audio_data.DATASETS,
@@ -416,7 +415,7 @@ def train(args, callbacks=None, splits=None) -> dict:
     paths written (`run_dir`, `preset_float32`, `published`, `log`,
     `plot`) and the Keras history."""
     start = time.perf_counter()
-    command = recipe_command("training/train_audio.py", args)
+    command = recipe_command("training.train_audio", args)
     splits = splits or load_splits(args)
     run_dir = Path(args.run_dir)
     prepare_run_dir(run_dir, recipe_of(args), args.fresh)

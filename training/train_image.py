@@ -1,6 +1,6 @@
 """Train a catalog image model and publish it as a keras-hub preset.
 
-    python training/train_image.py --model cbam_resnet18 --epochs 30
+    python -m training.train_image --model cbam_resnet18 --epochs 30
 
 One recipe for every image model of the zoo and every backend
 (`KERAS_BACKEND=tensorflow|jax|torch`), through `compile`/`fit`:
@@ -17,7 +17,7 @@ One recipe for every image model of the zoo and every backend
   batch-norm parameters or biases), linear warmup then cosine decay;
 - seeds from `keras.utils.set_random_seed`; data order and augmentation
   seeded per epoch and batch;
-- a backup per epoch under `<run-dir>/backup` (`training.common.Backup`,
+- a backup per epoch under `<run-dir>/backup` (`training.backup.Backup`,
   written atomically, the previous one kept): rerun the same command after
   an interruption, even `kill -9`, and training resumes after the last
   finished epoch; `CSVLogger` (`<run-dir>/log.csv`) and a PNG plot of the
@@ -26,7 +26,7 @@ One recipe for every image model of the zoo and every backend
   and the published preset (`--output`, default
   `zoo/<model>/<weights-name>`) with its weights stored as float16, each
   with a `model_card.json`. Test metrics are filled in by
-  `python training/evaluate.py <preset dir>`.
+  `python -m training.evaluate <preset dir>`.
 """
 
 from __future__ import annotations
@@ -37,13 +37,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
+import keras
 
-from training import image_data, publish  # noqa: E402
-from training.common import (  # noqa: E402
+from training import image_data, publish
+from training.common import (
     NO_DECAY,
     RecipeError,
     add_run_arguments,
@@ -94,7 +93,7 @@ WEIGHTS_LICENSE = "Apache-2.0"
 
 def build_parser() -> argparse.ArgumentParser:
     p = recipe_parser(
-        "train_image.py",
+        "training.train_image",
         __doc__,
         task="image",
         datasets=image_data.DATASETS,
@@ -340,7 +339,7 @@ def train(args, callbacks=None, splits=None) -> dict:
         `published`, `log`, `plot`) and the Keras history.
     """
     start = time.perf_counter()
-    command = recipe_command("training/train_image.py", args)
+    command = recipe_command("training.train_image", args)
     if splits is None:
         try:
             splits = image_data.load_splits(

@@ -243,7 +243,7 @@ def ablation_tables(cards: dict) -> str:
 
 # === Benchmarks ===
 # `benchmarks/results/NAME.json`, as written by
-# `python benchmarks/NAME.py --backend all --json ...`: {"command",
+# `python -m benchmarks.NAME --backend all --json ...`: {"command",
 # "reports": [one per backend: {"command", "backend", "jit_compile",
 # "keras", "machine", "warmup", "repeats", "input_shape", "results"}]}.
 # KERAS_ATTENTION_BENCHMARK_RESULTS points the build at another folder
@@ -262,15 +262,15 @@ def results_dir() -> Path:
     return Path(os.environ.get(RESULTS_ENV) or ROOT / "benchmarks" / "results")
 
 
-# Results written by another script than `benchmarks/NAME.py`.
-BENCHMARK_SCRIPTS = {"audio_forward": "resnet_forward.py --task audio"}
+# Results written by another script than `benchmarks.NAME`.
+BENCHMARK_SCRIPTS = {"audio_forward": "resnet_forward --task audio"}
 
 
 def benchmark_command(name: str) -> str:
     """The command that writes `benchmarks/results/NAME.json`."""
-    script = BENCHMARK_SCRIPTS.get(name, f"{name}.py")
+    script = BENCHMARK_SCRIPTS.get(name, name)
     return (
-        f"python benchmarks/{script} --backend all "
+        f"python -m benchmarks.{script} --backend all "
         f"--json benchmarks/results/{name}.json"
     )
 

@@ -1,7 +1,7 @@
 """Audio I/O and dataset loaders (needs the `audio` extra: soundfile, scipy).
 
-- `load_audio`, `resample`, `info`, `AudioDecodeError`, `tfio_status`:
-  decoding with soundfile and polyphase resampling.
+- `load_audio`, `resample`, `info`, `AudioDecodeError`: decoding with
+  soundfile and polyphase resampling.
 - `ESC50`, `UrbanSound8K`, `SpeechCommands`, `AudioFolder`: datasets as
   `keras.utils.PyDataset`s yielding `(waveforms, labels)` batches, with
   `.to_tf_dataset()`; `esc50_cross_validation`,
@@ -27,7 +27,6 @@ from keras_attention.audio.io import (
     info,
     load_audio,
     resample,
-    tfio_status,
 )
 
 __all__ = [
@@ -45,6 +44,5 @@ __all__ = [
     "info",
     "load_audio",
     "resample",
-    "tfio_status",
     "urbansound8k_cross_validation",
 ]

@@ -6,16 +6,13 @@ polyphase filter (`soxr` when it is installed, otherwise
 `scipy.signal.resample_poly`). Every decoding problem raises
 `AudioDecodeError`, whose message names the file and what was wrong.
 
-tensorflow-io is *not* used by default: it is unmaintained (its last
-release, 0.37.1, was built for TensorFlow 2.16) and with current TensorFlow
-its compiled kernels fail to load ("undefined symbol"). `tfio_status()`
-reports whether it works in this environment.
+(tensorflow-io is not an option: its kernels do not load on current
+TensorFlow.)
 """
 
 from __future__ import annotations
 
 import errno
-import functools
 import math
 import os
 from dataclasses import dataclass
@@ -29,7 +26,6 @@ __all__ = [
     "info",
     "load_audio",
     "resample",
-    "tfio_status",
 ]
 
 # File name endings that the loaders pick up in a folder.
@@ -45,17 +41,9 @@ AUDIO_EXTENSIONS = (
     ".au",
 )
 
-_BACKENDS = ("auto", "soundfile", "tfio")
+_BACKENDS = ("auto", "soundfile")
 _RESAMPLE_METHODS = ("auto", "soxr", "scipy")
 _DTYPES = ("float32", "float64")
-
-_TFIO_NOTE = (
-    "tensorflow-io is unmaintained: its last release, 0.37.1 (2024), was "
-    "built for TensorFlow 2.16, and with current TensorFlow its compiled "
-    "kernels (AudioIOTensor, resample, decode_*) fail to load with "
-    "'undefined symbol'. keras_attention decodes audio with soundfile "
-    "instead (backend='soundfile' or 'auto')."
-)
 
 
 class AudioDecodeError(ValueError):
@@ -210,44 +198,6 @@ def resample(
     return np.asarray(y[:length], dtype=dtype)
 
 
-@functools.lru_cache(maxsize=1)
-def tfio_status() -> tuple[bool, str]:
-    """Whether tensorflow-io's compiled audio kernels work here.
-
-    Imports `tensorflow_io` and runs one tiny compiled kernel (a resample)
-    inside `try`/`except`. The result is cached for the process.
-
-    Returns:
-        `(True, message)` when the kernel ran, otherwise `(False, message)`
-        with the reason and why soundfile is used instead.
-    """
-    try:
-        import tensorflow_io as tfio
-    except Exception as err:
-        return (
-            False,
-            "tensorflow-io is not available "
-            f"({type(err).__name__}: {err}). {_TFIO_NOTE}",
-        )
-    version = getattr(tfio, "__version__", "?")
-    try:
-        import tensorflow as tf
-
-        out = tfio.audio.resample(
-            tf.zeros([16, 1], tf.float32), rate_in=16000, rate_out=8000
-        )
-        np.asarray(out)
-    except Exception as err:
-        tf_version = getattr(locals().get("tf"), "__version__", "?")
-        return (
-            False,
-            f"tensorflow-io {version} is installed but its compiled kernels "
-            f"fail with TensorFlow {tf_version} ({type(err).__name__}: "
-            f"{err}). {_TFIO_NOTE}",
-        )
-    return True, f"tensorflow-io {version}: compiled kernels work."
-
-
 def _read_soundfile(path: str, dtype: str) -> tuple[np.ndarray, int]:
     sf = _soundfile()
     try:
@@ -257,29 +207,6 @@ def _read_soundfile(path: str, dtype: str) -> tuple[np.ndarray, int]:
             path, f"not a readable audio file, or corrupt ({err})"
         ) from err
     return data, int(sr)
-
-
-def _read_tfio(path: str, dtype: str) -> tuple[np.ndarray, int]:
-    ok, message = tfio_status()
-    if not ok:
-        raise RuntimeError(f"load_audio(backend='tfio'): {message}")
-    import tensorflow_io as tfio
-
-    try:
-        audio = tfio.audio.AudioIOTensor(path)
-        data = np.asarray(audio.to_tensor())
-        sr = int(np.asarray(audio.rate))
-    except Exception as err:
-        raise AudioDecodeError(
-            path, f"tensorflow-io could not decode it ({err})"
-        ) from err
-    if data.ndim == 1:
-        data = data[:, None]
-    if data.dtype == np.uint8:
-        data = (data.astype(dtype) - 128.0) / 128.0
-    elif np.issubdtype(data.dtype, np.integer):
-        data = data.astype(dtype) / float(-np.iinfo(data.dtype).min)
-    return data.astype(dtype, copy=False), sr
 
 
 def load_audio(
@@ -298,9 +225,7 @@ def load_audio(
             rate (read it with `info(path).sample_rate`).
         mono: if `True`, average the channels into one.
         dtype: `"float32"` or `"float64"`.
-        backend: `"soundfile"`, `"auto"` (= soundfile) or `"tfio"`
-            (tensorflow-io; raises `RuntimeError` with the reason when its
-            kernels do not work, see `tfio_status`).
+        backend: `"soundfile"` or `"auto"` (= soundfile).
 
     Returns:
         `(samples,)` when `mono`, else `(samples, channels)`.
@@ -331,10 +256,7 @@ def load_audio(
         )
     path = os.fspath(path)
     _check_file(path)
-    if backend == "tfio":
-        data, sr = _read_tfio(path, dtype)
-    else:
-        data, sr = _read_soundfile(path, dtype)
+    data, sr = _read_soundfile(path, dtype)
     if data.shape[0] == 0:
         raise AudioDecodeError(path, "it contains no samples (zero length)")
     finite = np.isfinite(data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import keras
 from keras import ops
 
@@ -20,13 +22,22 @@ def standardize_data_format(layer: str, data_format: str | None) -> str:
     return data_format
 
 
+def is_integer(value) -> bool:
+    """Whether `value` is an integer: a Python or NumPy int
+    (`numbers.Integral`), but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_positive_int(layer: str, name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    """`value` as a plain `int` if it is an integer (`int`, `np.int64`, ...;
+    not a bool) >= `minimum`; else a `ValueError` naming `layer` and the
+    argument `name`."""
+    if not is_integer(value) or value < minimum:
         raise ValueError(
             f"{layer}: Expected `{name}` to be an integer >= {minimum}. "
             f"Received: {name}={value!r}"
         )
-    return value
+    return int(value)
 
 
 def check_odd_kernel(layer: str, name: str, value) -> int:
