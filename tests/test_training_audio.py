@@ -495,18 +495,17 @@ def test_published_audio_weights(name, weights):
 
 
 def test_demo_audio_step_reproduces_the_card(tmp_path):
-    """The main job's audio step, with `training/demo.py` loaded by path
-    as `keras-attention demo` loads it (from another folder, so only the
-    file itself can make `training` importable)."""
+    """The main job's audio step, from the library's demo as
+    `keras-attention demo` runs it, in a fresh process in another folder
+    (so nothing but the installed package is importable)."""
     import os
     import subprocess
 
     if not zoo.published_weights("cbam_cnn10"):
         pytest.fail("cbam_cnn10 has no published weights under zoo/")
     code = (
-        "import runpy; "
-        f"step = runpy.run_path({str(REPO / 'training' / 'demo.py')!r}); "
-        "print('ACCURACY', step['audio_demo']())"
+        "from keras_attention.demo import audio_demo; "
+        "print('ACCURACY', audio_demo())"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run(

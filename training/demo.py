@@ -1,7 +1,7 @@
 """`keras-attention demo` from a source checkout: a thin wrapper of the
 library's demo, `keras_attention.demo` (see there).
 
-Run: `python training/demo.py [--out DIR] [--epochs N]`.
+Run: `python -m training.demo [--out DIR] [--epochs N]`.
 """
 
 from __future__ import annotations
