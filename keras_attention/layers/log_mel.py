@@ -9,6 +9,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_attention.layers import _utils
+
 _WINDOWS = ("hann", "hamming", None)
 _MEL_SCALES = ("slaney", "htk")
 _MEL_NORMS = ("auto", "slaney", None)
@@ -89,10 +91,6 @@ def _window_array(window: str | None, length: int) -> np.ndarray:
     else:
         win = np.ones(length)
     return win.astype(np.float32)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def _is_number(value) -> bool:
@@ -226,13 +224,13 @@ class LogMelSpectrogram(keras.layers.Layer):
             ("hop_length", hop_length),
             ("n_mels", n_mels),
         ):
-            if not _is_int(value) or value <= 0:
+            if not _utils.is_integer(value) or value <= 0:
                 raise ValueError(
                     f"{name}: Expected `{arg}` > 0 (an int). "
                     f"Received: {arg}={value!r}"
                 )
         if win_length is not None and (
-            not _is_int(win_length) or not 0 < win_length <= n_fft
+            not _utils.is_integer(win_length) or not 0 < win_length <= n_fft
         ):
             raise ValueError(
                 f"{name}: Expected `win_length` in [1, n_fft={n_fft}] or "

@@ -6,9 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
-
-def _is_int(value) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+from keras_attention.layers import _utils
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
@@ -79,7 +77,7 @@ class SpecAugment(keras.layers.Layer):
             ("freq_masks", freq_masks),
             ("freq_mask_width", freq_mask_width),
         ):
-            if not _is_int(value) or value < 0:
+            if not _utils.is_integer(value) or value < 0:
                 raise ValueError(
                     f"{name}: Expected `{arg}` to be a non-negative int. "
                     f"Received: {arg}={value!r}"
@@ -91,7 +89,7 @@ class SpecAugment(keras.layers.Layer):
                 f"{name}: Expected `mask_value` to be a number. "
                 f"Received: mask_value={mask_value!r}"
             )
-        if seed is not None and not _is_int(seed):
+        if seed is not None and not _utils.is_integer(seed):
             raise ValueError(
                 f"{name}: Expected `seed` to be an int or None. "
                 f"Received: seed={seed!r}"

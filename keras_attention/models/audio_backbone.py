@@ -18,11 +18,17 @@ import math
 
 import keras
 import keras_hub
-from keras import ops
 
 from keras_attention.layers.factory import ATTENTION_LAYERS, get_attention
-from keras_attention.layers.log_mel import LogMelSpectrogram
-from keras_attention.layers.spec_augment import SpecAugment
+from keras_attention.models.audio_front_end import (  # noqa: F401 (API)
+    PANNS_FRONT_ENDS,
+    PANNS_SPEC_AUGMENT,
+    AudioFrontEndMixin,
+    FrontEnd,
+    WaveformPad,
+    _pop_image_shape,
+    front_end_defaults,
+)
 from keras_attention.models.blocks import (
     STAGE_ATTENTION,
     batch_norm,
@@ -31,216 +37,10 @@ from keras_attention.models.blocks import (
 from keras_attention.models.resnet_backbone import AttentionResNetBackbone
 
 AUDIO_BLOCK_TYPES = ("double3x3", "single5x5")
-# PANNs' SpecAugment: 2 time stripes < 64 frames, 2 frequency stripes < 8.
-PANNS_SPEC_AUGMENT = {
-    "time_masks": 2,
-    "time_mask_width": 64,
-    "freq_masks": 2,
-    "freq_mask_width": 8,
-}
-# PANNs front ends per sample rate: (n_fft, hop_length, fmax).
-PANNS_FRONT_ENDS = {
-    8000: (256, 80, 4000.0),
-    16000: (512, 160, 8000.0),
-    32000: (1024, 320, 14000.0),
-}
-
-
-def front_end_defaults(sample_rate: int) -> dict:
-    """PANNs-style `n_fft`, `hop_length` and `fmax` for `sample_rate`.
-
-    The PANNs settings for 8, 16 and 32 kHz; other rates get a 10 ms hop,
-    a power-of-two FFT of about 32 ms and `fmax = min(14000, sr / 2)`.
-    """
-    if sample_rate in PANNS_FRONT_ENDS:
-        n_fft, hop, fmax = PANNS_FRONT_ENDS[sample_rate]
-    else:
-        hop = max(1, round(sample_rate / 100))
-        n_fft = 2 ** max(4, round(math.log2(sample_rate * 0.032)))
-        fmax = min(14000.0, sample_rate / 2.0)
-    return {"n_fft": n_fft, "hop_length": hop, "fmax": fmax}
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class WaveformPad(keras.layers.Layer):
-    """Zero-pads waveforms `(batch, samples)` at the end to `min_samples`.
-
-    Clips that are long enough pass through unchanged. Works for static and
-    dynamic (`None`) lengths with `keras.ops` only. Always float32.
-
-    Args:
-        min_samples: Length after padding of any shorter clip.
-    """
-
-    def __init__(self, min_samples: int, **kwargs):
-        kwargs["dtype"] = "float32"
-        super().__init__(**kwargs)
-        if not isinstance(min_samples, int) or min_samples < 1:
-            raise ValueError(
-                "WaveformPad: Expected `min_samples` >= 1 (an int). "
-                f"Received: min_samples={min_samples!r}"
-            )
-        self.min_samples = min_samples
-
-    def compute_output_shape(self, input_shape):
-        length = input_shape[-1]
-        if length is not None:
-            length = max(length, self.min_samples)
-        return (*input_shape[:-1], length)
-
-    def call(self, inputs):
-        x = ops.cast(inputs, self.compute_dtype)
-        need = self.min_samples
-        length = x.shape[-1]
-        if length is not None:
-            if length >= need:
-                return x
-            return ops.pad(x, [[0, 0], [0, need - length]])
-        zeros = ops.zeros((ops.shape(x)[0], need), dtype=x.dtype)
-        padded = ops.concatenate([x, zeros], axis=1)
-        return padded[:, : ops.maximum(ops.shape(x)[1], need)]
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("dtype", None)
-        config["min_samples"] = self.min_samples
-        return config
-
-
-def _check_waveform_shape(cls_name, shape):
-    shape = tuple(shape)
-    if len(shape) != 1 or not (
-        shape[0] is None or (isinstance(shape[0], int) and shape[0] > 0)
-    ):
-        raise ValueError(
-            f"{cls_name}: Expected `waveform_shape` of one mono clip, "
-            "`(samples,)` or `(None,)`. Received: "
-            f"waveform_shape={shape}"
-        )
-    return shape
-
-
-def _spec_augment_config(spec_augment):
-    if spec_augment is None or spec_augment is False:
-        return None
-    if spec_augment is True:
-        return dict(PANNS_SPEC_AUGMENT)
-    if isinstance(spec_augment, dict):
-        return {**PANNS_SPEC_AUGMENT, **spec_augment}
-    raise ValueError(
-        "Expected `spec_augment` None, False, True (PANNs settings) or a "
-        f"dict of SpecAugment arguments. Received: {spec_augment!r}"
-    )
-
-
-def _front_end_settings(
-    cls_name,
-    sample_rate,
-    n_fft,
-    hop_length,
-    n_mels,
-    fmin,
-    fmax,
-    mel_scale,
-    spec_augment,
-    waveform_shape,
-):
-    defaults = front_end_defaults(sample_rate)
-    return {
-        "sample_rate": sample_rate,
-        "n_fft": n_fft if n_fft is not None else defaults["n_fft"],
-        "hop_length": (
-            hop_length if hop_length is not None else defaults["hop_length"]
-        ),
-        "n_mels": n_mels,
-        "fmin": fmin,
-        "fmax": fmax if fmax is not None else defaults["fmax"],
-        "mel_scale": mel_scale,
-        "spec_augment": _spec_augment_config(spec_augment),
-        "waveform_shape": _check_waveform_shape(cls_name, waveform_shape),
-    }
-
-
-def _front_end(settings, min_frames):
-    """The front-end layers and the minimum clip length in samples."""
-    log_mel = LogMelSpectrogram(
-        sample_rate=settings["sample_rate"],
-        n_fft=settings["n_fft"],
-        hop_length=settings["hop_length"],
-        n_mels=settings["n_mels"],
-        fmin=settings["fmin"],
-        fmax=settings["fmax"],
-        mel_scale=settings["mel_scale"],
-        name="log_mel",
-    )
-    # Enough samples for the STFT and for `min_frames` frames (with
-    # center=True, frames = 1 + samples // hop).
-    min_samples = max(
-        log_mel.min_samples, (min_frames - 1) * settings["hop_length"]
-    )
-    return log_mel, min_samples
-
-
-def _apply_front_end(waveforms, settings, log_mel, min_samples, dtype):
-    """Padding and log-mel in float32; the layers after them follow the
-    backbone's `dtype` policy."""
-    x = WaveformPad(min_samples, name="pad_short")(waveforms)
-    x = log_mel(x)
-    # (batch, frames, mels) -> (batch, frames, mels, 1).
-    x = keras.layers.Reshape(
-        (-1, settings["n_mels"], 1), dtype=dtype, name="add_channel"
-    )(x)
-    # PANNs' bn0: one normalisation per mel bin.
-    x = batch_norm(2, "mel_bn", dtype=dtype)(x)
-    if settings["spec_augment"] is not None:
-        x = SpecAugment(
-            **settings["spec_augment"], dtype=dtype, name="spec_augment"
-        )(x)
-    return x
-
-
-class _AudioFrontEndMixin:
-    """Front-end attributes and config shared by the audio backbones."""
-
-    def _set_front_end(self, settings, min_samples):
-        for key, value in settings.items():
-            setattr(self, key, value)
-        self._min_samples = min_samples
-
-    @property
-    def min_samples(self) -> int:
-        """Shortest clip the network needs; shorter ones are zero-padded
-        at the end to this length inside the model."""
-        return self._min_samples
-
-    @property
-    def min_seconds(self) -> float:
-        """`min_samples` in seconds."""
-        return self._min_samples / self.sample_rate
-
-    def _front_end_config(self):
-        return {
-            "sample_rate": self.sample_rate,
-            "n_fft": self.n_fft,
-            "hop_length": self.hop_length,
-            "n_mels": self.n_mels,
-            "fmin": self.fmin,
-            "fmax": self.fmax,
-            "mel_scale": self.mel_scale,
-            "spec_augment": self.spec_augment,
-            "waveform_shape": list(self.waveform_shape),
-        }
-
-
-def _pop_image_shape(kwargs, waveform_shape):
-    # keras-hub's `from_preset(..., image_shape=...)` forwards `image_shape`
-    # to the backbone; for these models it means the waveform shape.
-    image_shape = kwargs.pop("image_shape", None)
-    return waveform_shape if image_shape is None else tuple(image_shape)
-
-
-@keras.saving.register_keras_serializable(package="keras_attention")
-class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
+class AudioCNNBackbone(AudioFrontEndMixin, keras_hub.models.Backbone):
     """PANNs CNN6/10/14 backbone on raw waveforms, with optional attention.
 
     waveform `(batch, samples)` -> zero-pad to `min_samples` ->
@@ -352,23 +152,24 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
             )
 
         # === Functional model ===
-        settings = _front_end_settings(
+        front_end = FrontEnd.resolve(
             name,
             sample_rate,
-            n_fft,
-            hop_length,
-            n_mels,
-            fmin,
-            fmax,
-            mel_scale,
-            spec_augment,
-            waveform_shape,
+            n_fft=n_fft,
+            hop_length=hop_length,
+            n_mels=n_mels,
+            fmin=fmin,
+            fmax=fmax,
+            mel_scale=mel_scale,
+            spec_augment=spec_augment,
+            waveform_shape=waveform_shape,
         )
-        log_mel, min_samples = _front_end(settings, min_frames=total_pool)
+        log_mel = front_end.log_mel()
+        min_samples = front_end.min_samples(log_mel, min_frames=total_pool)
         waveforms = keras.layers.Input(
-            shape=settings["waveform_shape"], name="waveforms"
+            shape=front_end.waveform_shape, name="waveforms"
         )
-        x = _apply_front_end(waveforms, settings, log_mel, min_samples, dtype)
+        x = front_end.apply(waveforms, log_mel, min_samples, dtype)
         stage_attention = attention in STAGE_ATTENTION
         kernel = 3 if block_type == "double3x3" else 5
         num_convs = 2 if block_type == "double3x3" else 1
@@ -421,7 +222,7 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
         super().__init__(inputs=waveforms, outputs=x, dtype=dtype, **kwargs)
 
         # === Config ===
-        self._set_front_end(settings, min_samples)
+        self._set_front_end(front_end, min_samples)
         self.stackwise_num_filters = filters
         self.block_type = block_type
         self.stackwise_pool_sizes = pools
@@ -446,7 +247,7 @@ class AudioCNNBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
-class AudioResNetBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
+class AudioResNetBackbone(AudioFrontEndMixin, keras_hub.models.Backbone):
     """An attention ResNet on log-mel spectrograms of raw waveforms.
 
     The same front end as `AudioCNNBackbone` (`pad_short`, `log_mel`,
@@ -501,19 +302,20 @@ class AudioResNetBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
         **kwargs,
     ):
         waveform_shape = _pop_image_shape(kwargs, waveform_shape)
-        settings = _front_end_settings(
+        front_end = FrontEnd.resolve(
             type(self).__name__,
             sample_rate,
-            n_fft,
-            hop_length,
-            n_mels,
-            fmin,
-            fmax,
-            mel_scale,
-            spec_augment,
-            waveform_shape,
+            n_fft=n_fft,
+            hop_length=hop_length,
+            n_mels=n_mels,
+            fmin=fmin,
+            fmax=fmax,
+            mel_scale=mel_scale,
+            spec_augment=spec_augment,
+            waveform_shape=waveform_shape,
         )
-        log_mel, min_samples = _front_end(settings, min_frames=1)
+        log_mel = front_end.log_mel()
+        min_samples = front_end.min_samples(log_mel, min_frames=1)
         resnet = AttentionResNetBackbone(
             stackwise_num_blocks=list(stackwise_num_blocks),
             stackwise_num_filters=list(stackwise_num_filters),
@@ -521,19 +323,19 @@ class AudioResNetBackbone(_AudioFrontEndMixin, keras_hub.models.Backbone):
             attention=attention,
             attention_config=attention_config,
             stem_type=stem_type,
-            image_shape=(None, settings["n_mels"], 1),
+            image_shape=(None, front_end.n_mels, 1),
             data_format="channels_last",
             dtype=dtype,
             name="resnet",
         )
         waveforms = keras.layers.Input(
-            shape=settings["waveform_shape"], name="waveforms"
+            shape=front_end.waveform_shape, name="waveforms"
         )
-        x = _apply_front_end(waveforms, settings, log_mel, min_samples, dtype)
+        x = front_end.apply(waveforms, log_mel, min_samples, dtype)
         x = resnet(x)
         super().__init__(inputs=waveforms, outputs=x, dtype=dtype, **kwargs)
 
-        self._set_front_end(settings, min_samples)
+        self._set_front_end(front_end, min_samples)
         self.stackwise_num_blocks = list(stackwise_num_blocks)
         self.stackwise_num_filters = list(stackwise_num_filters)
         self.block_type = block_type
