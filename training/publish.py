@@ -18,11 +18,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from keras_attention.zoo.cards import CARD_SCHEMA, read_card_json
+from keras_attention.zoo.cards import MODEL_CARD_FILE as MODEL_CARD
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-MODEL_CARD = "model_card.json"
 WEIGHT_SUFFIX = ".weights.h5"
 MAX_FILE_BYTES = 25 * 1024 * 1024
-CARD_SCHEMA = "keras_attention.model_card/1"
 
 
 def sha256_of(path, chunk: int = 1 << 20) -> str:
@@ -72,7 +73,7 @@ def read_card(preset_dir) -> dict:
     path = Path(preset_dir) / MODEL_CARD
     if not path.is_file():
         raise FileNotFoundError(f"No {MODEL_CARD} in {preset_dir}")
-    return json.loads(path.read_text())
+    return read_card_json(path)
 
 
 def write_json(path, data: dict) -> None:

@@ -1,10 +1,22 @@
 """The model zoo: `load`, `list_models`, `info`.
 
+Where the published presets and the catalog are found: see
+`keras_attention.zoo.registry` (and `.locations`).
+
 >>> import keras_attention
 >>> model = keras_attention.zoo.load("cbam_resnet18")  # doctest: +SKIP
 """
 
 from keras_attention.zoo.api import info, load
+from keras_attention.zoo.cards import MODEL_CARD_FILE, ModelCard
+from keras_attention.zoo.errors import (
+    CacheError,
+    ModelCardError,
+    PresetError,
+    UnknownArgumentError,
+    WeightsDownloadError,
+    WeightsIntegrityError,
+)
 from keras_attention.zoo.registry import (
     ModelSpec,
     get_spec,
@@ -13,14 +25,24 @@ from keras_attention.zoo.registry import (
     register_model,
     zoo_dir,
 )
+from keras_attention.zoo.weights import resolve_weights
 
 __all__ = [
+    "MODEL_CARD_FILE",
+    "CacheError",
+    "ModelCard",
+    "ModelCardError",
     "ModelSpec",
+    "PresetError",
+    "UnknownArgumentError",
+    "WeightsDownloadError",
+    "WeightsIntegrityError",
     "get_spec",
     "info",
     "list_models",
     "load",
     "published_weights",
     "register_model",
+    "resolve_weights",
     "zoo_dir",
 ]
