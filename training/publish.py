@@ -18,8 +18,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from keras_attention.zoo.cards import CARD_SCHEMA, read_card_json
+from keras_attention.zoo.cards import CARD_SCHEMA as CARD_SCHEMA
 from keras_attention.zoo.cards import MODEL_CARD_FILE as MODEL_CARD
+from keras_attention.zoo.cards import read_card_json
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WEIGHT_SUFFIX = ".weights.h5"
