@@ -7,16 +7,10 @@ Where the published presets and the catalog are found: see
 >>> model = keras_attention.zoo.load("cbam_resnet18")  # doctest: +SKIP
 """
 
+from keras_attention.zoo import errors
 from keras_attention.zoo.api import info, load
 from keras_attention.zoo.cards import MODEL_CARD_FILE, ModelCard
-from keras_attention.zoo.errors import (
-    CacheError,
-    ModelCardError,
-    PresetError,
-    UnknownArgumentError,
-    WeightsDownloadError,
-    WeightsIntegrityError,
-)
+from keras_attention.zoo.errors import *  # noqa: F403 (all the zoo's errors)
 from keras_attention.zoo.registry import (
     ModelSpec,
     get_spec,
@@ -28,15 +22,10 @@ from keras_attention.zoo.registry import (
 from keras_attention.zoo.weights import resolve_weights
 
 __all__ = [
+    *errors.__all__,
     "MODEL_CARD_FILE",
-    "CacheError",
     "ModelCard",
-    "ModelCardError",
     "ModelSpec",
-    "PresetError",
-    "UnknownArgumentError",
-    "WeightsDownloadError",
-    "WeightsIntegrityError",
     "get_spec",
     "info",
     "list_models",

@@ -15,7 +15,7 @@ import keras
 import keras_hub
 
 from keras_attention.models.resnet import check_num_classes
-from keras_attention.zoo import download
+from keras_attention.zoo import download, errors
 from keras_attention.zoo.arguments import (
     BACKBONE_OPTIONS,
     TASK_OPTIONS,
@@ -23,14 +23,8 @@ from keras_attention.zoo.arguments import (
     options_with_weights,
     split_overrides,
 )
-from keras_attention.zoo.errors import (
-    CacheError,
-    ModelCardError,
-    PresetError,
-    UnknownArgumentError,
-    WeightsDownloadError,
-    WeightsIntegrityError,
-)
+from keras_attention.zoo.errors import *  # noqa: F403 (all the zoo's errors)
+from keras_attention.zoo.errors import PresetError
 from keras_attention.zoo.fit import check_preset_fits
 from keras_attention.zoo.registry import (
     catalog_entry,
@@ -46,14 +40,9 @@ from keras_attention.zoo.weights import (
 )
 
 __all__ = [
+    *errors.__all__,
     "BACKBONE_OPTIONS",
     "TASK_OPTIONS",
-    "CacheError",
-    "ModelCardError",
-    "PresetError",
-    "UnknownArgumentError",
-    "WeightsDownloadError",
-    "WeightsIntegrityError",
     "check_overrides",
     "check_preset_fits",
     "info",
