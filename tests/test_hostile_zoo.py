@@ -58,8 +58,7 @@ import pytest
 import test_zoo_download as downloads
 
 from keras_attention import zoo
-from keras_attention.zoo import download
-from keras_attention.zoo.api import PresetError, UnknownArgumentError
+from keras_attention.zoo import PresetError, UnknownArgumentError, download
 from keras_attention.zoo.download import (
     CacheError,
     WeightsIntegrityError,
