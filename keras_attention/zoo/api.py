@@ -311,7 +311,9 @@ def load(
         name: A registered model name (see `list_models()`).
         weights: Where the weights come from:
             - `"default"`: the model's default published weights, or random
-              initialisation (with a log message) if it has none;
+              initialisation (with a log message) if it has none; a
+              `ValueError` saying what to do when no zoo folder is found
+              (`$KERAS_ATTENTION_ZOO`, see `keras_attention.zoo.registry`);
             - `None`: random initialisation;
             - the name of a published weights entry (see `info(name)`);
             - a local keras-hub preset directory;

@@ -23,6 +23,7 @@ from keras_attention.zoo.registry import (
     published_weights,
 )
 
+# The logger `zoo.load` has always logged to.
 logger = logging.getLogger("keras_attention.zoo.api")
 
 URL_SCHEMES = ("https://", "http://", "file://")
