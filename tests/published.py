@@ -3,9 +3,11 @@ published weights parametrize over, checked against the registry."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from keras_attention.zoo.cards import MODEL_CARD_FILE, ModelCard
+
+# The checkout's own presets (the tests check what this tree publishes).
 ZOO = Path(__file__).resolve().parents[1] / "zoo"
 
 
@@ -13,8 +15,8 @@ def published_cards(task: str | None = None) -> dict[tuple[str, str], dict]:
     """`{(model, weights): card}` for every `zoo/<model>/<weights>/
     model_card.json`, or only those of `task` ("image", "audio")."""
     cards = {}
-    for path in sorted(ZOO.glob("*/*/model_card.json")):
-        card = json.loads(path.read_text())
+    for path in sorted(ZOO.glob(f"*/*/{MODEL_CARD_FILE}")):
+        card = ModelCard.read(path, strict=True).to_json()
         if task is None or card.get("task") == task:
             cards[(path.parent.parent.name, path.parent.name)] = card
     return cards

@@ -59,8 +59,12 @@ import test_zoo_download as downloads
 from helpers.http import serve
 
 from keras_attention import zoo
-from keras_attention.zoo import download, integrity
-from keras_attention.zoo.api import PresetError, UnknownArgumentError
+from keras_attention.zoo import (
+    PresetError,
+    UnknownArgumentError,
+    download,
+    integrity,
+)
 from keras_attention.zoo.download import (
     CacheError,
     WeightsIntegrityError,

@@ -210,6 +210,120 @@ def test_unknown_weights_lists_the_published_ones(tmp_path, monkeypatch):
         zoo.load("resnet18", weights="imagenet_v9")
 
 
+def test_registry_is_data_and_models_do_not_import_the_zoo():
+    # The families declare their specs; the zoo only collects them.
+    code = textwrap.dedent(
+        """
+        import sys
+        from keras_attention.models import audio, resnet
+        assert not any(m.startswith("keras_attention.zoo") for m in sys.modules)
+        from keras_attention.zoo import registry
+        specs = resnet.MODEL_SPECS + audio.MODEL_SPECS
+        assert [s.name for s in specs] == [
+            s.name for s in map(registry.get_spec, [s.name for s in specs])
+        ]
+        assert sorted(s.name for s in specs) == registry.list_models()
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=os.environ)
+    spec = zoo.get_spec("se_cnn10")
+    assert spec.attention == "se" and spec.family == "panns_cnn"
+    assert spec.architecture["config"]["block_type"] == "double3x3"
+    assert (
+        spec.description
+        == "PANNs CNN10, Squeeze-and-Excitation, 16 kHz waveform"
+    )
+
+
+def test_one_attention_table():
+    from keras_attention.layers.factory import ATTENTION_INFO
+
+    assert zoo.get_spec("eca_resnet50").paper == ATTENTION_INFO["eca"].paper
+    assert zoo.get_spec("bam_resnet18").description == "ResNet-18 v1.5, BAM"
+    assert ATTENTION_INFO[None].label == "no attention"
+
+
+def test_without_a_zoo_folder_default_weights_raise(monkeypatch):
+    from keras_attention.zoo import locations
+
+    monkeypatch.delenv("KERAS_ATTENTION_ZOO", raising=False)
+    monkeypatch.setattr(locations, "_editable_checkout", lambda: None)
+    assert zoo.zoo_dir() is None
+    assert zoo.list_models(pretrained=True) == []
+    with pytest.raises(ValueError, match="KERAS_ATTENTION_ZOO"):
+        zoo.load("cbam_resnet18")
+    # The catalog ships in the package.
+    assert zoo.info("resnet18")["trainable_params"] == 11_689_512
+    assert zoo.load("resnet18", weights=None, input_shape=(32, 32, 3))
+
+
+def test_zoo_folder_of_an_editable_install(tmp_path, monkeypatch):
+    from keras_attention.zoo import locations
+
+    class Dist:
+        def __init__(self, text):
+            self.text = text
+
+        def read_text(self, name):
+            assert name == "direct_url.json"
+            return self.text
+
+    (tmp_path / "zoo").mkdir()
+    monkeypatch.delenv("KERAS_ATTENTION_ZOO", raising=False)
+    record = {"url": tmp_path.as_uri(), "dir_info": {"editable": True}}
+    for text, expected in (
+        (json.dumps(record), tmp_path / "zoo"),
+        (json.dumps({**record, "dir_info": {}}), None),  # a regular install
+        (None, None),
+        ("not json", None),
+    ):
+        monkeypatch.setattr(
+            locations.importlib.metadata,
+            "distribution",
+            lambda name, text=text: Dist(text),
+        )
+        locations._editable_checkout.cache_clear()
+        assert locations.zoo_dir() == expected
+    locations._editable_checkout.cache_clear()
+
+
+def test_model_card_round_trip_and_errors(tmp_path):
+    from published import ZOO
+
+    path = sorted(ZOO.glob(f"*/*/{zoo.MODEL_CARD_FILE}"))[0]
+    card = zoo.ModelCard.read(path.parent, strict=True)
+    assert card.to_json() == json.loads(path.read_text())
+    assert zoo.ModelCard.from_json({"x": 1}).extra == {"x": 1}
+    bad = tmp_path / zoo.MODEL_CARD_FILE
+    bad.write_text(json.dumps({"model": "resnet18", "num_classes": "ten"}))
+    with pytest.raises(zoo.ModelCardError, match="num_classes") as error:
+        zoo.ModelCard.read(bad)
+    assert str(bad) in str(error.value)
+    bad.write_text(json.dumps({"model": "resnet18"}))
+    with pytest.raises(zoo.ModelCardError, match="schema, weights, task"):
+        zoo.ModelCard.read(bad, strict=True)
+    with pytest.raises(FileNotFoundError, match="No model card"):
+        zoo.ModelCard.read(tmp_path / "nothing" / zoo.MODEL_CARD_FILE)
+
+
+def test_resolve_weights(tmp_path, monkeypatch):
+    assert zoo.resolve_weights("resnet18", None) == (None, {})
+    source, card = zoo.resolve_weights("cbam_resnet18")
+    assert source.is_dir() and card["model"] == "cbam_resnet18"
+    with pytest.raises(ValueError, match="Unknown weights"):
+        zoo.resolve_weights("resnet18", str(tmp_path / "missing"))
+
+
+def test_zoo_exports_the_errors():
+    from keras_attention.zoo import api, download
+
+    assert zoo.WeightsIntegrityError is download.WeightsIntegrityError
+    assert zoo.CacheError is download.CacheError
+    assert zoo.WeightsDownloadError is download.WeightsDownloadError
+    assert zoo.PresetError is api.PresetError
+    assert zoo.UnknownArgumentError is api.UnknownArgumentError
+
+
 # ------------------------------------------------------- saving, loading
 
 

@@ -16,13 +16,14 @@ import h5py
 import numpy as np
 
 from keras_attention import atomic
+from keras_attention.zoo.cards import CARD_SCHEMA as CARD_SCHEMA
+from keras_attention.zoo.cards import MODEL_CARD_FILE as MODEL_CARD
+from keras_attention.zoo.cards import read_card_json
 from keras_attention.zoo.download import sha256sum as sha256_of
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-MODEL_CARD = "model_card.json"
 WEIGHT_SUFFIX = ".weights.h5"
 MAX_FILE_BYTES = 25 * 1024 * 1024
-CARD_SCHEMA = "keras_attention.model_card/1"
 
 
 def file_table(preset_dir) -> dict:
@@ -64,7 +65,7 @@ def read_card(preset_dir) -> dict:
     path = Path(preset_dir) / MODEL_CARD
     if not path.is_file():
         raise FileNotFoundError(f"No {MODEL_CARD} in {preset_dir}")
-    return json.loads(path.read_text())
+    return read_card_json(path)
 
 
 def write_json(path, data: dict) -> None:

@@ -2,7 +2,9 @@
 
 Nothing here is typed by hand. The catalog pages come from
 `keras_attention.zoo.list_models()` and `keras_attention.zoo.info()` (which
-read `zoo/catalog.json` and the published model cards; no model is built).
+read the package's catalog, `keras_attention/zoo/data/catalog.json`, and the
+published model cards; no model is built). Attention labels and papers come
+from `keras_attention.layers.factory.ATTENTION_INFO`.
 Placeholders in hand-written pages are replaced:
 
 - `<!-- ablation-tables -->`: metrics of the published model cards;
@@ -117,9 +119,20 @@ def _weights_cell(card: dict) -> tuple[str, str]:
     return "<br>".join(names), "<br>".join(metrics)
 
 
+def _attention(card: dict) -> str:
+    """The attention of `card`, linked to its paper."""
+    from keras_attention.layers.factory import ATTENTION_INFO
+
+    name = card.get("attention")
+    info = ATTENTION_INFO.get(name)
+    if name is None or info is None:
+        return name or "none"
+    return f"[{info.label}]({info.paper})"
+
+
 def _row(card: dict) -> str:
     weights, metrics = _weights_cell(card)
-    attention = card.get("attention") or "none"
+    attention = _attention(card)
     return (
         f"| `{card['name']}` | {attention} | "
         f"{_count(card.get('params'))} | {_count(card.get('macs'))} | "
@@ -138,7 +151,7 @@ def _notes(cards: dict) -> str:
     if not any(c.get("params") is not None for c in cards.values()):
         lines.append(
             "!!! note\n    Parameter and MAC counts come from "
-            "`zoo/catalog.json`, which has not been generated yet "
+            "the package's `catalog.json`, which has not been generated yet "
             "(`keras-attention catalog --write`); they show as —."
         )
     if not any(c.get("weights") for c in cards.values()):
@@ -232,7 +245,7 @@ def ablation_tables(cards: dict) -> str:
                 f"{metrics[k]:.4g}" if k in metrics else MISSING for k in keys
             ]
             parts.append(
-                f"| `{card['name']}` | {card.get('attention') or 'none'} | "
+                f"| `{card['name']}` | {_attention(card)} | "
                 f"`{weights_name}` | {_count(card.get('params'))} | "
                 + " | ".join(values)
                 + " |"

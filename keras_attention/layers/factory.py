@@ -1,7 +1,9 @@
-"""`get_attention`: resolve an attention spec to a new layer instance."""
+"""`get_attention`: resolve an attention spec to a new layer instance; and
+`ATTENTION_INFO`, the one table of attention labels and papers."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 
 import keras
@@ -92,3 +94,35 @@ def get_attention(spec, **kwargs) -> keras.layers.Layer | None:
         "get_attention: Expected a name, None, a Layer subclass or a dict. "
         f"Received: {spec!r} of type {type(spec).__name__}"
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class AttentionInfo:
+    """What the docs, the zoo and the recipes say about an attention.
+
+    Attributes:
+        name: The `get_attention` name (None: no attention).
+        label: Human name, e.g. "Squeeze-and-Excitation".
+        paper: Link to the paper (for None: the ResNet paper).
+    """
+
+    name: str | None
+    label: str
+    paper: str
+
+
+# The one table of attention names, labels and papers.
+ATTENTION_INFO = {
+    info.name: info
+    for info in (
+        AttentionInfo(None, "no attention", "https://arxiv.org/abs/1512.03385"),
+        AttentionInfo(
+            "se", "Squeeze-and-Excitation", "https://arxiv.org/abs/1709.01507"
+        ),
+        AttentionInfo("cbam", "CBAM", "https://arxiv.org/abs/1807.06521"),
+        AttentionInfo("eca", "ECA", "https://arxiv.org/abs/1910.03151"),
+        AttentionInfo("bam", "BAM", "https://arxiv.org/abs/1807.06514"),
+    )
+}
+# The attentions of the model zoo, in the order of its tables.
+MODEL_ATTENTIONS = tuple(ATTENTION_INFO)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_attention.layers.factory import ATTENTION_INFO, MODEL_ATTENTIONS
 from keras_attention.models.audio_backbone import (
     AudioCNNBackbone,
     AudioResNetBackbone,
@@ -24,9 +25,11 @@ from keras_attention.models.resnet import (
     RESNET_FILTERS,
     builder_signature,
     check_num_classes,
+    resnet_layout,
 )
+from keras_attention.models.specs import ModelSpec, stage_layout
 
-AUDIO_ATTENTIONS = (None, "se", "cbam", "eca", "bam")
+AUDIO_ATTENTIONS = MODEL_ATTENTIONS
 # (block_type, filters, pool sizes) of the PANNs CNNs.
 PANNS_CNNS = {
     6: ("single5x5", [64, 128, 256, 512], [2, 2, 2, 2]),
@@ -291,15 +294,6 @@ def build_audio_resnet(
     )
 
 
-_LABELS = {
-    None: "plain",
-    "se": "Squeeze-and-Excitation",
-    "cbam": "CBAM",
-    "eca": "ECA",
-    "bam": "BAM",
-}
-
-
 def _make_builder(kind: str, depth: int, attention: str | None):
     prefix = f"{attention}_" if attention else ""
     if kind == "cnn":
@@ -321,22 +315,63 @@ def _make_builder(kind: str, depth: int, attention: str | None):
     # checks overrides against them).
     builder.__signature__ = builder_signature(build)
     builder.__doc__ = (
-        f"{title} with {_LABELS[attention]} attention, on raw waveforms.\n\n"
+        f"{title}, {ATTENTION_INFO[attention].label}, on raw waveforms."
+        "\n\n"
         f"Takes the keyword arguments of `{build.__name__}` (num_classes, "
         "input_shape, include_top, sample_rate, ...)."
     )
     return model_name, builder
 
 
-PANNS_BUILDERS = dict(
-    _make_builder("cnn", depth, attention)
+PANNS_PAPER = "https://arxiv.org/abs/1912.10211"
+AUDIO_INPUT_SHAPE = (64000,)  # 4 s at 16 kHz.
+
+
+def _audio_spec(kind: str, depth: int, attention: str | None) -> ModelSpec:
+    name, builder = _make_builder(kind, depth, attention)
+    if kind == "cnn":
+        family, title = "panns_cnn", f"PANNs CNN{depth}"
+        block_type, filters, pools = PANNS_CNNS[depth]
+        architecture = stage_layout(
+            "AudioCNNBackbone",
+            f"audio CNN{depth}",
+            block_type=block_type,
+            stackwise_num_filters=filters,
+            stackwise_pool_sizes=pools,
+        )
+    else:
+        family, title = "resnet_audio", f"ResNet-{depth} on log-mel"
+        architecture = resnet_layout("AudioResNetBackbone", "audio", depth)
+    info = ATTENTION_INFO[attention]
+    return ModelSpec(
+        name=name,
+        task="audio",
+        family=family,
+        attention=attention,
+        builder=builder,
+        input_shape=AUDIO_INPUT_SHAPE,
+        description=f"{title}, {info.label}, 16 kHz waveform",
+        # One link (the docs render it as <link>): the PANNs paper for the
+        # plain models, the attention paper else.
+        paper=info.paper if attention else PANNS_PAPER,
+        input_kind="waveform",
+        architecture=architecture,
+    )
+
+
+# The registered audio models, as data (`keras_attention.zoo` lists them).
+PANNS_SPECS = tuple(
+    _audio_spec("cnn", depth, attention)
     for attention in AUDIO_ATTENTIONS
     for depth in PANNS_CNNS
 )
-AUDIO_RESNET_BUILDERS = dict(
-    _make_builder("resnet", depth, attention)
+AUDIO_RESNET_SPECS = tuple(
+    _audio_spec("resnet", depth, attention)
     for attention in AUDIO_ATTENTIONS
     for depth in AUDIO_RESNET_DEPTHS
 )
+MODEL_SPECS = PANNS_SPECS + AUDIO_RESNET_SPECS
+PANNS_BUILDERS = {spec.name: spec.builder for spec in PANNS_SPECS}
+AUDIO_RESNET_BUILDERS = {spec.name: spec.builder for spec in AUDIO_RESNET_SPECS}
 AUDIO_BUILDERS = {**PANNS_BUILDERS, **AUDIO_RESNET_BUILDERS}
 globals().update(AUDIO_BUILDERS)

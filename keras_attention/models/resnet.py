@@ -11,12 +11,14 @@ import numbers
 
 import keras
 
+from keras_attention.layers.factory import ATTENTION_INFO, MODEL_ATTENTIONS
 from keras_attention.models.resnet_backbone import AttentionResNetBackbone
 from keras_attention.models.resnet_classifier import (
     AttentionResNetImageClassifier,
     AttentionResNetImageClassifierPreprocessor,
     AttentionResNetImageConverter,
 )
+from keras_attention.models.specs import ModelSpec, stage_layout
 
 RESNET_DEPTHS = {
     18: ("basic", [2, 2, 2, 2]),
@@ -25,7 +27,7 @@ RESNET_DEPTHS = {
     101: ("bottleneck", [3, 4, 23, 3]),
 }
 RESNET_FILTERS = [64, 128, 256, 512]
-ATTENTIONS = (None, "se", "cbam", "eca", "bam")
+ATTENTIONS = MODEL_ATTENTIONS
 # Hand-set ECA kernel sizes per stage of the official ECA-Net checkpoints.
 OFFICIAL_ECA_KERNELS = {18: "3577", 34: "3357", 50: "3557", 101: "3357"}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -293,29 +295,53 @@ def _make_builder(depth: int, attention: str | None):
         kwargs.setdefault("name", model_name)
         return build_resnet(depth, attention, **kwargs)
 
-    label = {
-        None: "plain",
-        "se": "Squeeze-and-Excitation",
-        "cbam": "CBAM",
-        "eca": "ECA",
-        "bam": "BAM",
-    }[attention]
+    label = ATTENTION_INFO[attention].label
     builder.__name__ = model_name
     builder.__qualname__ = model_name
     # The keyword arguments it takes, for `inspect.signature` (`zoo.load`
     # checks overrides against them).
     builder.__signature__ = builder_signature(build_resnet)
     builder.__doc__ = (
-        f"ResNet-{depth} v1.5 with {label} attention.\n\n"
+        f"ResNet-{depth} v1.5, {label}.\n\n"
         "Takes the keyword arguments of `build_resnet` (include_top, "
         "input_shape, pooling, num_classes, classifier_activation, ...)."
     )
     return model_name, builder
 
 
-IMAGE_BUILDERS = dict(
-    _make_builder(depth, attention)
+def resnet_layout(class_name: str, kind: str, depth: int) -> dict:
+    """The `ModelSpec.architecture` of a ResNet-`depth` backbone of
+    `class_name` ("image" or "audio" `kind`, for messages)."""
+    block_type, blocks = RESNET_DEPTHS[depth]
+    return stage_layout(
+        class_name,
+        f"{kind} ResNet-{depth}",
+        block_type=block_type,
+        stackwise_num_blocks=blocks,
+    )
+
+
+def _image_spec(depth: int, attention: str | None) -> ModelSpec:
+    name, builder = _make_builder(depth, attention)
+    info = ATTENTION_INFO[attention]
+    return ModelSpec(
+        name=name,
+        task="image",
+        family="resnet",
+        attention=attention,
+        builder=builder,
+        input_shape=(224, 224, 3),
+        description=f"ResNet-{depth} v1.5, {info.label}",
+        paper=info.paper,
+        architecture=resnet_layout("AttentionResNetBackbone", "image", depth),
+    )
+
+
+# The registered image models, as data (`keras_attention.zoo` lists them).
+MODEL_SPECS = tuple(
+    _image_spec(depth, attention)
     for attention in ATTENTIONS
     for depth in RESNET_DEPTHS
 )
+IMAGE_BUILDERS = {spec.name: spec.builder for spec in MODEL_SPECS}
 globals().update(IMAGE_BUILDERS)

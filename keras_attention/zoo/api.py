@@ -1,30 +1,59 @@
-"""`load` and `info`: the zoo's front door."""
+"""`load` and `info`: the zoo's front door.
+
+The parts live in their own modules: where weights come from
+(`keras_attention.zoo.weights.resolve_weights`), the preset-fit check
+(`.fit`), the keyword checks (`.arguments`) and the errors (`.errors`);
+their public names are importable from here too.
+"""
 
 from __future__ import annotations
 
-import inspect
 import json
-import logging
-import math
 from pathlib import Path
 
 import keras
 import keras_hub
 
 from keras_attention.models.resnet import check_num_classes
-from keras_attention.zoo import download
+from keras_attention.zoo import download, errors
+from keras_attention.zoo.arguments import (
+    BACKBONE_OPTIONS,
+    TASK_OPTIONS,
+    check_overrides,
+    options_with_weights,
+    split_overrides,
+)
+from keras_attention.zoo.errors import *  # noqa: F403 (all the zoo's errors)
+from keras_attention.zoo.errors import PresetError
+from keras_attention.zoo.fit import check_preset_fits
 from keras_attention.zoo.registry import (
-    MODEL_CARD_FILE,
     catalog_entry,
     default_weights,
     get_spec,
-    list_models,
     published_weights,
 )
+from keras_attention.zoo.weights import (
+    keras_load,
+    load_weights_file,
+    logger,
+    resolve_weights,
+)
 
-logger = logging.getLogger(__name__)
-
-_URL_SCHEMES = ("https://", "http://", "file://")
+__all__ = [
+    *errors.__all__,
+    "BACKBONE_OPTIONS",
+    "TASK_OPTIONS",
+    "check_overrides",
+    "check_preset_fits",
+    "info",
+    "keras_load",
+    "load",
+    "load_weights_file",
+    "logger",
+    "options_with_weights",
+    "resolve_weights",
+    "split_overrides",
+]
 
 
 def info(name: str) -> dict:
@@ -58,49 +87,6 @@ def info(name: str) -> dict:
     return card
 
 
-class PresetError(ValueError):
-    """A preset folder cannot be loaded as asked.
-
-    Raised when the preset is another architecture than the requested
-    model, has no classifier head where one is needed, or holds a
-    `task.json` / `config.json` that Keras cannot (or, in safe mode, will
-    not) deserialize.
-
-    Attributes:
-        path: the preset folder, or the file of it that failed.
-    """
-
-    def __init__(self, message: str, *, path) -> None:
-        super().__init__(message)
-        self.path = str(path)
-
-
-# Families of the backbones a preset's config.json can name.
-_FAMILY_LABELS = {
-    "AttentionResNetBackbone": "image ResNet",
-    "AudioCNNBackbone": "audio CNN",
-    "AudioResNetBackbone": "audio ResNet",
-}
-_TASKS_OF_BACKBONES = {
-    "AttentionResNetBackbone": "image",
-    "AudioCNNBackbone": "audio",
-    "AudioResNetBackbone": "audio",
-}
-# Builder arguments `load` honours with pretrained weights: they go to the
-# task (head) config, or to the backbone config (training-time settings
-# that hold no weights).
-_TASK_OPTIONS = {
-    "classifier_activation": "activation",
-    "dropout": "dropout",
-    "class_names": "class_names",
-    "clip_seconds": "clip_seconds",
-    "head_dtype": "head_dtype",
-    "name": "name",
-    "preprocessor": "preprocessor",
-}
-_BACKBONE_OPTIONS = ("block_dropout", "spec_augment")
-
-
 def _read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
@@ -128,153 +114,6 @@ def _preset_head(path: Path, card) -> int | None:
         return card["num_classes"]
     task = _read_json(path / "task.json")
     return (task.get("config") or {}).get("num_classes")
-
-
-def _backbone_class(config: dict) -> str:
-    registered = config.get("registered_name") or ""
-    return registered.rpartition(">")[2] or str(config.get("class_name"))
-
-
-def _matches(layout: dict | None, class_name: str, config: dict) -> bool:
-    return (
-        layout is not None
-        and layout["class_name"] == class_name
-        and all(config.get(k) == v for k, v in layout["config"].items())
-    )
-
-
-def _describe_preset(class_name: str, config: dict) -> tuple[str, str]:
-    """`(model name, label)` of a preset's backbone, e.g.
-    `("cnn10", "audio CNN10")`, found among the registered models."""
-    attention = config.get("attention")
-    fits = [
-        spec
-        for spec in map(get_spec, list_models())
-        if _matches(spec.architecture, class_name, config)
-    ]
-    for spec in fits:
-        if spec.attention == attention:
-            return spec.name, spec.architecture["label"]
-    if fits:
-        return "an unregistered model", fits[0].architecture["label"]
-    label = _FAMILY_LABELS.get(class_name, class_name)
-    layout = {
-        k: config[k]
-        for k in (
-            "block_type",
-            "stackwise_num_blocks",
-            "stackwise_num_filters",
-            "stackwise_pool_sizes",
-        )
-        if k in config
-    }
-    return "an unregistered model", f"{label} {layout}"
-
-
-def _check_preset_fits(path: Path, spec, config: dict, card: dict) -> None:
-    """Raises `PresetError` unless the backbone of the preset at `path`
-    (its parsed `config.json`) is the architecture of `spec`: family,
-    task, stage layout and attention. `from_preset` would otherwise build
-    whatever the preset holds under the requested name."""
-    class_name = _backbone_class(config)
-    inner = config.get("config") or {}
-    layout = spec.architecture
-    differ = []
-    if layout is not None:
-        if layout["class_name"] != class_name:
-            differ.append("family")
-        task = card.get("task") or _TASKS_OF_BACKBONES.get(class_name)
-        if task is not None and task != spec.task:
-            differ.append("task")
-        if not _matches(layout, class_name, inner):
-            differ.append("depth")
-    attention = inner.get("attention")
-    if "attention" in inner and attention != spec.attention:
-        differ.append("attention")
-    if not differ:
-        return
-    preset_name, preset_label = _describe_preset(class_name, inner)
-    if not preset_name.startswith("an "):
-        preset_name = f"a {preset_name}"
-    wanted = layout["label"] if layout else spec.family
-    what = (
-        ", ".join(differ[:-1]) + " and " + differ[-1]
-        if len(differ) > 1
-        else differ[0]
-    )
-    raise PresetError(
-        f"The preset {path} is {preset_name} ({preset_label}, attention="
-        f"{attention!r}); requested {spec.name} ({wanted}, attention="
-        f"{spec.attention!r}): {what} differ"
-        f"{'s' if len(differ) == 1 else ''}. Load it under its own model "
-        "name (see keras_attention.zoo.list_models()).",
-        path=path,
-    )
-
-
-def _check_overrides(spec, overrides: dict) -> None:
-    """Raises `UnknownArgumentError` for keyword arguments that the
-    model's builder does not take."""
-    try:
-        params = inspect.signature(spec.builder).parameters
-    except (TypeError, ValueError):  # a builder without a signature
-        return
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return
-    accepted = sorted(
-        n
-        for n, p in params.items()
-        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-        and n not in ("num_classes", "input_shape")
-    )
-    unknown = sorted(set(overrides) - set(accepted))
-    if unknown:
-        raise UnknownArgumentError(
-            f"load({spec.name!r}) got unknown keyword argument(s): "
-            f"{', '.join(unknown)}. It takes weights, num_classes, "
-            f"input_shape, sha256 and: {', '.join(accepted)}."
-        )
-
-
-class UnknownArgumentError(TypeError, ValueError):
-    """`load` got a keyword argument the model's builder does not take."""
-
-
-def _split_overrides(spec, path: Path, inner: dict, overrides: dict):
-    """`(task options, backbone options)` for loading the preset at `path`
-    (backbone config `inner`), or a `ValueError` for options that change
-    the architecture the weights were trained for."""
-    task, backbone = {}, {}
-    refused = []
-    for key, value in overrides.items():
-        if key in _TASK_OPTIONS:
-            task[_TASK_OPTIONS[key]] = value
-        elif key in _BACKBONE_OPTIONS or key == "dtype":
-            backbone[key] = value
-        elif key in inner and inner[key] == value:
-            continue  # what the preset has anyway
-        else:
-            refused.append(key)
-    if refused:
-        raise ValueError(
-            f"Cannot honour {', '.join(sorted(refused))} with the weights "
-            f"of {path}: they change the architecture or front end the "
-            "weights were trained with. Pass weights=None for a new model "
-            "with these settings, or leave them out. With weights, load "
-            "takes num_classes, input_shape, sha256 and: "
-            f"{', '.join(_options_with_weights(spec))}."
-        )
-    return task, backbone
-
-
-def _options_with_weights(spec) -> list[str]:
-    known = {*_TASK_OPTIONS, *_BACKBONE_OPTIONS, "dtype"}
-    known |= {"include_top", "pooling"}
-    try:
-        params = inspect.signature(spec.builder).parameters
-    except (TypeError, ValueError):
-        return sorted(known)
-    return sorted(known & set(params))
 
 
 def _image_shape(path: Path, spec, inner: dict, input_shape) -> tuple:
@@ -315,19 +154,6 @@ def _deserialize(cls, path: Path, blame: Path, **kwargs):
         ) from error
 
 
-def _keras_load(load, path: Path, what: str) -> None:
-    """`load(path)`, with any error of Keras as a `ValueError` naming the
-    file."""
-    try:
-        load(str(path))
-    except Exception as error:  # Keras raises several types here.
-        raise ValueError(
-            f"The weights file {path} does not fit {what} (another "
-            f"architecture, head size or input channels?). Keras said: "
-            f"{error}"
-        ) from error
-
-
 def _with_head(backbone, include_top, pooling, num_classes, task_options):
     """`backbone` as the model's builder would finish it."""
     from keras_attention.models.audio import add_audio_head
@@ -338,7 +164,7 @@ def _with_head(backbone, include_top, pooling, num_classes, task_options):
 
     options = {
         key: task_options[value]
-        for key, value in {**_TASK_OPTIONS, "dtype": "dtype"}.items()
+        for key, value in {**TASK_OPTIONS, "dtype": "dtype"}.items()
         if value in task_options
     }
     if num_classes is not None:
@@ -354,16 +180,15 @@ def _with_head(backbone, include_top, pooling, num_classes, task_options):
     )
 
 
-def _from_preset(spec, path: Path, num_classes, input_shape, overrides):
+def _from_preset(spec, path: Path, card, num_classes, input_shape, overrides):
     """The model of `spec` from the verified preset folder `path`."""
     config = _read_preset_json(path / "config.json")
     inner = config.get("config") or {}
-    card = _read_json(path / MODEL_CARD_FILE)
-    _check_preset_fits(path, spec, config, card)
+    check_preset_fits(path, spec, config, card)
     overrides = dict(overrides)
     include_top = overrides.pop("include_top", True)
     pooling = overrides.pop("pooling", None)
-    task_options, backbone_options = _split_overrides(
+    task_options, backbone_options = split_overrides(
         spec, path, inner, overrides
     )
     if input_shape is not None:
@@ -391,7 +216,7 @@ def _from_preset(spec, path: Path, num_classes, input_shape, overrides):
             path / "config.json",
             **backbone_options,
         )
-        _load_weights_file(backbone, path / "model.weights.h5", spec.name)
+        load_weights_file(backbone, path / "model.weights.h5", spec.name)
         if "dtype" in backbone_options:
             task_options["dtype"] = backbone_options["dtype"]
         return _with_head(
@@ -414,7 +239,7 @@ def _from_preset(spec, path: Path, num_classes, input_shape, overrides):
         kwargs["pooling"] = pooling
     extra = {
         k: backbone_options.pop(k)
-        for k in _BACKBONE_OPTIONS
+        for k in BACKBONE_OPTIONS
         if k in backbone_options
     }
     if extra:
@@ -437,9 +262,9 @@ def _from_preset(spec, path: Path, num_classes, input_shape, overrides):
     model = _deserialize(
         base, path, path / "task.json", **kwargs, **backbone_options
     )
-    _load_weights_file(model.backbone, path / "model.weights.h5", spec.name)
+    load_weights_file(model.backbone, path / "model.weights.h5", spec.name)
     if not new_head and (path / "task.weights.h5").is_file():
-        _keras_load(
+        keras_load(
             model.load_task_weights,
             path / "task.weights.h5",
             f"the head of {type(model).__name__} built from task.json",
@@ -466,57 +291,6 @@ def _resize_preprocessor(model, image_shape) -> None:
     converter.image_size = tuple(spatial)
 
 
-def _size(shape: tuple) -> int:
-    return math.prod(shape)
-
-
-def _h5_variable_shapes(path: Path) -> list[tuple]:
-    """Shapes of the model variables in a Keras `.weights.h5` file (the
-    `layers/` group; optimizer state is left out)."""
-    import h5py
-
-    shapes = []
-    with h5py.File(path, "r") as f:
-        if "layers" not in f:
-            return shapes
-        f["layers"].visititems(
-            lambda _, obj: (
-                shapes.append(tuple(obj.shape))
-                if isinstance(obj, h5py.Dataset)
-                else None
-            )
-        )
-    return shapes
-
-
-def _load_weights_file(model: keras.Model, path: Path, name: str) -> None:
-    # Keras matches variables by layer type and order, and ignores
-    # variables of the file that the model lacks: e.g. bam_resnet18 weights
-    # load into resnet18 without an error. Compare the variables first.
-    try:
-        in_file = sorted(_h5_variable_shapes(path))
-    except OSError as error:
-        raise ValueError(
-            f"Could not read the weights file {path}: {error}"
-        ) from error
-    in_model = sorted(tuple(w.shape) for w in model.weights)
-    if in_file != in_model:
-        raise ValueError(
-            f"The weights file {path} does not fit model {name!r}: it holds "
-            f"{len(in_file)} variables ({sum(map(_size, in_file)):,} values)"
-            f", the model has {len(in_model)} "
-            f"({sum(map(_size, in_model)):,} values). It was saved from "
-            "another architecture, head size (pass `num_classes`) or input "
-            "channel count (pass `input_shape`)."
-        )
-    _keras_load(model.load_weights, path, f"model {name!r}")
-
-
-def _preset_pins(sha256) -> dict | None:
-    # `sha256` of a preset is that of its weights file.
-    return {"model.weights.h5": sha256} if sha256 is not None else None
-
-
 def load(
     name: str,
     weights="default",
@@ -537,7 +311,9 @@ def load(
         name: A registered model name (see `list_models()`).
         weights: Where the weights come from:
             - `"default"`: the model's default published weights, or random
-              initialisation (with a log message) if it has none;
+              initialisation (with a log message) if it has none; a
+              `ValueError` saying what to do when no zoo folder is found
+              (`$KERAS_ATTENTION_ZOO`, see `keras_attention.zoo.registry`);
             - `None`: random initialisation;
             - the name of a published weights entry (see `info(name)`);
             - a local keras-hub preset directory;
@@ -587,71 +363,24 @@ def load(
     spec = get_spec(name)
     if num_classes is not None:
         num_classes = check_num_classes(num_classes)
-    _check_overrides(spec, overrides)
-    entries = published_weights(name)
-    if weights == "default":
-        weights = default_weights(name)
-        if weights is None:
-            logger.info(
-                "%s has no published weights; returning a randomly "
-                "initialised model (pass weights=None to say so).",
-                name,
-            )
-    if weights is None:
-        kwargs = dict(overrides)
-        if num_classes is not None:
-            kwargs["num_classes"] = num_classes
-        if input_shape is not None:
-            kwargs["input_shape"] = tuple(input_shape)
-        return spec.builder(**kwargs)
-    weights = str(weights)
-    if weights in entries:
-        path = download.fetch_preset(
-            entries[weights]["path"],
-            sha256s=_preset_pins(sha256),
-            manifest=MODEL_CARD_FILE,
-        )
-    elif weights.startswith(_URL_SCHEMES):
-        if weights.endswith(".weights.h5"):
-            path = download.fetch(weights, sha256=sha256)
-        else:
-            path = download.fetch_preset(
-                weights,
-                files=(
-                    *download.PRESET_REQUIRED_FILES,
-                    *download.PRESET_OPTIONAL_FILES,
-                ),
-                sha256s=_preset_pins(sha256),
-                manifest=MODEL_CARD_FILE,
-            )
-    else:
-        path = Path(weights).expanduser()
-        if not path.exists():
-            available = ", ".join(entries) or "none published"
-            raise ValueError(
-                f"Unknown weights {weights!r} for {name!r}: neither a "
-                f"published entry (available: {available}), nor an existing "
-                f"path, nor an https://, http:// or file:// URL."
-            )
-        if path.is_dir():
-            path = download.fetch_preset(
-                path, sha256s=_preset_pins(sha256), manifest=MODEL_CARD_FILE
-            )
-        else:
-            path = download.fetch(path, sha256=sha256)
-    path = Path(path)
-    if path.is_dir():
-        return _from_preset(spec, path, num_classes, input_shape, overrides)
-    if not str(path).endswith(".weights.h5"):
-        raise ValueError(
-            f"Expected a `.weights.h5` file or a preset directory for "
-            f"{name!r}. Received: {path}"
-        )
+    check_overrides(spec, overrides)
+    path, card = resolve_weights(name, weights, sha256=sha256)
     kwargs = dict(overrides)
     if num_classes is not None:
         kwargs["num_classes"] = num_classes
     if input_shape is not None:
         kwargs["input_shape"] = tuple(input_shape)
+    if path is None:
+        return spec.builder(**kwargs)
+    if path.is_dir():
+        return _from_preset(
+            spec, path, card, num_classes, input_shape, overrides
+        )
+    if not str(path).endswith(".weights.h5"):
+        raise ValueError(
+            f"Expected a `.weights.h5` file or a preset directory for "
+            f"{name!r}. Received: {path}"
+        )
     model = spec.builder(**kwargs)
-    _load_weights_file(model, path, name)
+    load_weights_file(model, path, name)
     return model

@@ -1,4 +1,5 @@
-"""Generating and checking `zoo/catalog.json`: parameter and MAC counts.
+"""Generating and checking the catalog (`catalog.json`, in the package at
+`keras_attention/zoo/data/`): parameter and MAC counts.
 
 The catalog holds, for every registered model, the figures that `info()`
 and `keras-attention list` show without building anything:
@@ -28,13 +29,19 @@ import keras
 from keras_attention import atomic
 from keras_attention.flops import count_macs
 from keras_attention.zoo import registry
+from keras_attention.zoo.locations import catalog_path, read_catalog
+
+__all__ = [
+    "FIELDS",
+    "catalog_path",
+    "check_catalog",
+    "compute_catalog",
+    "compute_entry",
+    "read_catalog",
+    "write_catalog",
+]
 
 FIELDS = ("input_shape", "macs", "params", "trainable_params")
-
-
-def catalog_path() -> Path:
-    """Where the catalog lives: `zoo_dir() / "catalog.json"`."""
-    return registry.zoo_dir() / registry.CATALOG_FILE
 
 
 def _count(weights) -> int:
@@ -86,14 +93,6 @@ def compute_catalog(names=None, progress=None) -> dict[str, dict]:
 def _write_json_atomic(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def read_catalog(path=None) -> dict[str, dict]:
-    """The catalog on disk (`{}` if there is none)."""
-    path = Path(path) if path is not None else catalog_path()
-    if not path.exists():
-        return {}
-    return json.loads(path.read_text())
 
 
 def write_catalog(path=None, names=None, progress=None) -> Path:

@@ -1,71 +1,79 @@
-"""The model registry: names, builders and model cards.
+"""The model registry: names, specs and published weights.
 
-A model is registered with a `ModelSpec` (its builder and defaults).
-Published weights live as keras-hub preset folders under the top-level
-`zoo/` directory: `zoo/<model>/<weights>/` holding `config.json`,
-`model.weights.h5`, `task.json`, `preprocessor.json`, `metadata.json` and
-our `model_card.json` (dataset, metrics, license, sha256, provenance).
-Parameter and MAC counts come from `zoo/catalog.json`, which
-`keras-attention catalog --write` computes from the builders.
+A model is registered with a `ModelSpec` (`keras_attention.models.specs`:
+its name, task, family, attention, stage layout, builder and defaults).
+The model families declare theirs as data, a `MODEL_SPECS` tuple in their
+builders' module (`keras_attention.models.resnet`, `.audio`); the registry
+collects them on first use. Nothing is parsed out of model names, and the
+models import nothing of the zoo (the registry imports them, never the
+reverse). `register_model` adds a model of your own.
+
+Published weights are keras-hub preset folders `<zoo>/<model>/<weights>/`
+holding `config.json`, `model.weights.h5`, `task.json`,
+`preprocessor.json`, `metadata.json` and our `model_card.json`
+(`keras_attention.zoo.cards.ModelCard`: dataset, metrics, license,
+sha256s, provenance). The zoo folder is found without reading the
+package's layout (`keras_attention.zoo.locations`):
+
+1. `$KERAS_ATTENTION_ZOO`, when set;
+2. else the `zoo/` folder of the source checkout of an editable install
+   (`pip install -e .`), as pip records it in `direct_url.json`;
+3. else none: no model lists published weights, and `zoo.load(name)`
+   with the default weights raises a `ValueError` saying to set
+   `$KERAS_ATTENTION_ZOO` or to pass `weights=`.
+
+Parameter and MAC counts come from the catalog that ships in the package
+(`keras_attention/zoo/data/catalog.json`; `$KERAS_ATTENTION_ZOO/
+catalog.json` when that is set), which `keras-attention catalog --write`
+computes from the builders.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import fnmatch
-import functools
-import json
-import os
-from collections.abc import Callable
-from pathlib import Path
+import importlib
 
-TASKS = ("image", "audio")
-MODEL_CARD_FILE = "model_card.json"
-CATALOG_FILE = "catalog.json"
+from keras_attention.models.specs import TASKS, ModelSpec
+from keras_attention.zoo.cards import MODEL_CARD_FILE, ModelCard
+from keras_attention.zoo.locations import (
+    CATALOG_FILE,
+    catalog_path,
+    read_catalog,
+    zoo_dir,
+)
 
+__all__ = [
+    "CATALOG_FILE",
+    "MODEL_CARD_FILE",
+    "TASKS",
+    "ModelSpec",
+    "catalog_entry",
+    "catalog_path",
+    "default_weights",
+    "get_spec",
+    "list_models",
+    "published_weights",
+    "read_catalog",
+    "register_model",
+    "zoo_dir",
+]
 
-@dataclasses.dataclass(frozen=True)
-class ModelSpec:
-    """What the registry knows about a model before any weights.
-
-    Attributes:
-        name: Registry name, e.g. "cbam_resnet18".
-        task: "image" or "audio".
-        family: Model family, e.g. "resnet", "panns_cnn".
-        attention: None, "se", "cbam", "eca" or "bam".
-        builder: Callable returning a new model; takes keyword arguments
-            such as `num_classes` and `input_shape`.
-        input_shape: Default input shape of one example (no batch axis).
-        description: One line for tables.
-        paper: Link to the paper of the architecture/attention.
-        input_kind: "image" (pixel arrays) or "waveform" (mono audio).
-        architecture: What a preset's `config.json` must hold to fit this
-            model: `{"class_name": backbone class, "label": e.g.
-            "image ResNet-18", "config": {entries of the stage layout}}`;
-            None skips the check (only the attention is compared).
-    """
-
-    name: str
-    task: str
-    family: str
-    attention: str | None
-    builder: Callable
-    input_shape: tuple
-    description: str
-    paper: str
-    input_kind: str = "image"
-    architecture: dict | None = None
-
+# The modules whose `MODEL_SPECS` are the zoo's model families.
+FAMILY_MODULES = (
+    "keras_attention.models.resnet",
+    "keras_attention.models.audio",
+)
 
 _REGISTRY: dict[str, ModelSpec] = {}
+_FAMILIES_LOADED = False
 
 
-def register_model(spec: ModelSpec) -> ModelSpec:
-    """Adds `spec` to the registry (names are unique)."""
-    if spec.task not in TASKS:
-        raise ValueError(
-            f"Expected `task` in {TASKS}. Received: task={spec.task!r}"
+def _add(spec: ModelSpec) -> ModelSpec:
+    if not isinstance(spec, ModelSpec):
+        raise TypeError(
+            f"Expected a ModelSpec. Received: {spec!r} of type "
+            f"{type(spec).__name__}"
         )
     if spec.name in _REGISTRY:
         raise ValueError(f"A model named {spec.name!r} is already registered")
@@ -74,8 +82,20 @@ def register_model(spec: ModelSpec) -> ModelSpec:
 
 
 def _ensure_registered() -> None:
-    # Model families register themselves on import.
-    import keras_attention.zoo.catalog_models  # noqa: F401
+    """Registers the `MODEL_SPECS` of `FAMILY_MODULES` (once)."""
+    global _FAMILIES_LOADED
+    if _FAMILIES_LOADED:
+        return
+    _FAMILIES_LOADED = True
+    for module in FAMILY_MODULES:
+        for spec in importlib.import_module(module).MODEL_SPECS:
+            _add(spec)
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Adds `spec` to the registry (names are unique)."""
+    _ensure_registered()
+    return _add(spec)
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -92,34 +112,18 @@ def get_spec(name: str) -> ModelSpec:
     )
 
 
-def zoo_dir() -> Path:
-    """The folder of published presets: `$KERAS_ATTENTION_ZOO`, or the
-    repository's `zoo/` folder."""
-    env = os.environ.get("KERAS_ATTENTION_ZOO")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "zoo"
-
-
 def published_weights(name: str) -> dict[str, dict]:
     """The published weights entries of model `name`: weights name to its
-    model card (with `"path"` added), default entry first."""
-    root = zoo_dir() / name
+    model card (`ModelCard.to_json()`, with `"path"` added), default entry
+    first. Empty when there is no zoo folder (see `zoo_dir()`)."""
+    root = zoo_dir()
+    if root is None or not (root / name).is_dir():
+        return {}
     entries = {}
-    if root.is_dir():
-        for card_path in sorted(root.glob(f"*/{MODEL_CARD_FILE}")):
-            try:
-                card = json.loads(card_path.read_text())
-            except (OSError, UnicodeDecodeError, ValueError) as error:
-                raise ValueError(
-                    f"Cannot read the model card {card_path}: {error}"
-                ) from error
-            if not isinstance(card, dict):
-                raise ValueError(
-                    f"Expected a JSON object in the model card {card_path}."
-                )
-            card["path"] = str(card_path.parent)
-            entries[card_path.parent.name] = card
+    for card_path in sorted((root / name).glob(f"*/{MODEL_CARD_FILE}")):
+        card = ModelCard.read(card_path).to_json()
+        card["path"] = str(card_path.parent)
+        entries[card_path.parent.name] = card
     return dict(
         sorted(entries.items(), key=lambda kv: not kv[1].get("default"))
     )
@@ -130,23 +134,9 @@ def default_weights(name: str) -> str | None:
     return next(iter(entries), None)
 
 
-@functools.lru_cache(maxsize=4)
-def _read_catalog(path: str, mtime_ns: int) -> dict:
-    return json.loads(Path(path).read_text())
-
-
-def _catalog() -> dict:
-    # Cached per file and modification time, so a rewritten catalog or
-    # another `$KERAS_ATTENTION_ZOO` is seen at once.
-    path = zoo_dir() / CATALOG_FILE
-    if not path.exists():
-        return {}
-    return _read_catalog(str(path), path.stat().st_mtime_ns)
-
-
 def catalog_entry(name: str) -> dict:
-    """Parameter and MAC counts of `name` from `zoo/catalog.json`."""
-    return _catalog().get(name, {})
+    """Parameter and MAC counts of `name` from the catalog."""
+    return read_catalog().get(name, {})
 
 
 def list_models(

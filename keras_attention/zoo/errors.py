@@ -1,0 +1,46 @@
+"""The errors of the zoo, in one place.
+
+`PresetError` and `UnknownArgumentError` are raised by `zoo.load`; the
+download errors (`WeightsIntegrityError`, `WeightsDownloadError`,
+`CacheError`) by `keras_attention.zoo.download`, re-exported here;
+`ModelCardError` by `keras_attention.zoo.cards`.
+"""
+
+from __future__ import annotations
+
+from keras_attention.zoo.cards import ModelCardError
+from keras_attention.zoo.download import (
+    CacheError,
+    WeightsDownloadError,
+    WeightsIntegrityError,
+)
+
+__all__ = [
+    "CacheError",
+    "ModelCardError",
+    "PresetError",
+    "UnknownArgumentError",
+    "WeightsDownloadError",
+    "WeightsIntegrityError",
+]
+
+
+class PresetError(ValueError):
+    """A preset folder cannot be loaded as asked.
+
+    Raised when the preset is another architecture than the requested
+    model, has no classifier head where one is needed, or holds a
+    `task.json` / `config.json` that Keras cannot (or, in safe mode, will
+    not) deserialize.
+
+    Attributes:
+        path: the preset folder, or the file of it that failed.
+    """
+
+    def __init__(self, message: str, *, path) -> None:
+        super().__init__(message)
+        self.path = str(path)
+
+
+class UnknownArgumentError(TypeError, ValueError):
+    """`load` got a keyword argument the model's builder does not take."""
