@@ -1,5 +1,5 @@
 """`keras-attention list`, `info` and `catalog`: the zoo's models, their
-cards and zoo/catalog.json."""
+cards and the catalog (keras_attention/zoo/data/catalog.json)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def add_list(subparsers) -> None:
             "List registered models. 'params (M)' counts trainable "
             "parameters (as the papers do) and 'MACs (G)' multiply-"
             "accumulates of one example at the default input size, both "
-            "from zoo/catalog.json."
+            "from the catalog (keras_attention/zoo/data/catalog.json)."
         ),
     )
     p.add_argument("pattern", nargs="?", help="shell pattern, e.g. 'cbam_*'")
@@ -170,7 +170,12 @@ def _format_card(card: dict) -> str:
             )
         )
     else:
-        fields.append(("params", "not in zoo/catalog.json yet"))
+        fields.append(
+            (
+                "params",
+                "not in the catalog yet",
+            )
+        )
     fields.append(("default weights", card.get("default_weights") or "none"))
     width = max(len(k) for k, _ in fields)
     lines += [f"  {k.ljust(width)}  {str(v).strip()}" for k, v in fields]
@@ -246,7 +251,7 @@ def _catalog(args) -> int:
 def add_catalog(subparsers) -> None:
     p = subparsers.add_parser(
         "catalog",
-        help="regenerate or verify zoo/catalog.json",
+        help="regenerate or verify the packaged catalog.json",
         description=(
             "Compute parameter and MAC counts of the registered models at "
             "their default input shape. --check exits 1 on a mismatch."

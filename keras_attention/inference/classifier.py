@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from collections.abc import Callable
@@ -12,23 +11,12 @@ from keras_attention.inference.errors import InferenceError, one_line
 
 
 def weights_card(name: str, weights) -> dict:
-    """The model card of zoo model `name`'s `weights` (a published
-    weights name, "default", or a preset folder with a model card); {}
-    when there is none."""
-    from keras_attention.zoo import registry
+    """The model card of zoo model `name`'s `weights` (as for `zoo.load`);
+    {} when there is none. Where weights come from is decided once, by
+    `keras_attention.zoo.resolve_weights`."""
+    from keras_attention.zoo import resolve_weights
 
-    entries = registry.published_weights(name)
-    if weights == "default":
-        weights = registry.default_weights(name)
-    if weights is None:
-        return {}
-    if weights in entries:
-        return entries[weights]
-    path = Path(str(weights)).expanduser()
-    card_path = path / registry.MODEL_CARD_FILE
-    if path.is_dir() and card_path.is_file():
-        return json.loads(card_path.read_text())
-    return {}
+    return resolve_weights(name, weights)[1]
 
 
 def card_value(card: dict, key: str):
