@@ -271,16 +271,21 @@ def test_zoo_folder_of_an_editable_install(tmp_path, monkeypatch):
     (tmp_path / "zoo").mkdir()
     monkeypatch.delenv("KERAS_ATTENTION_ZOO", raising=False)
     record = {"url": tmp_path.as_uri(), "dir_info": {"editable": True}}
-    for text, expected in (
-        (json.dumps(record), tmp_path / "zoo"),
-        (json.dumps({**record, "dir_info": {}}), None),  # a regular install
-        (None, None),
-        ("not json", None),
+    for texts, expected in (
+        ([json.dumps(record)], tmp_path / "zoo"),
+        # The checkout's own egg-info (no direct_url.json) comes first on
+        # sys.path when the tests run from the checkout: it must not hide
+        # the installed dist-info.
+        ([None, json.dumps(record)], tmp_path / "zoo"),
+        ([json.dumps({**record, "dir_info": {}})], None),  # a regular install
+        ([None], None),
+        (["not json"], None),
+        ([], None),  # not installed
     ):
         monkeypatch.setattr(
             locations.importlib.metadata,
-            "distribution",
-            lambda name, text=text: Dist(text),
+            "distributions",
+            lambda name, texts=texts: [Dist(text) for text in texts],
         )
         locations._editable_checkout.cache_clear()
         assert locations.zoo_dir() == expected

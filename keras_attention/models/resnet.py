@@ -96,7 +96,7 @@ def _eca_per_stage(kernel_sizes):
     return [{"kernel_size": k} for k in sizes]
 
 
-def _check_input_shape(input_shape, data_format):
+def check_input_shape(input_shape, data_format):
     if input_shape is None:
         return (
             (None, None, 3)
@@ -184,7 +184,7 @@ def build_resnet(
     if include_top:
         num_classes = check_num_classes(num_classes)
     data_format = data_format or keras.config.image_data_format()
-    input_shape = _check_input_shape(input_shape, data_format)
+    input_shape = check_input_shape(input_shape, data_format)
     block_type, blocks = RESNET_DEPTHS[depth]
     config = dict(attention_config or {})
     if attention == "eca" and eca_kernel_sizes is not None:

@@ -14,13 +14,8 @@ from keras_attention.layers import (
     SpatialAttention,
     SqueezeExcite,
 )
-from keras_attention.viz.gradcam import (
-    _inputs_in,
-    _prefix,
-    _sub_model,
-    _walk,
-    prepare_inputs,
-)
+from keras_attention.viz.gradcam import prepare_inputs
+from keras_attention.viz.graph import inputs_in, prefix, sub_model, walk
 
 ATTENTION_CLASSES = (
     SqueezeExcite,
@@ -43,7 +38,7 @@ def _attention_entries(model):
     # not graph layers) never appear here.
     return [
         (chain, layer)
-        for chain, layer in _walk(model)
+        for chain, layer in walk(model)
         if isinstance(layer, ATTENTION_CLASSES)
     ]
 
@@ -92,9 +87,9 @@ def attention_maps(
     result: dict[str, dict[str, np.ndarray]] = {}
     for chain, layers in groups.values():
         container = chain[-1]
-        tensors = [_inputs_in(container, layer)[0] for layer in layers]
-        extractor = _sub_model(container.inputs, tensors)
-        outs = extractor(_prefix(chain)(x))
+        tensors = [inputs_in(container, layer)[0] for layer in layers]
+        extractor = sub_model(container.inputs, tensors)
+        outs = extractor(prefix(chain)(x))
         if len(layers) == 1:
             outs = [outs]
         for layer, layer_input in zip(layers, outs, strict=True):

@@ -11,105 +11,24 @@ recursively, so a layer deep inside the backbone can be chosen by name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 from keras import ops
 
+from keras_attention.viz.graph import (
+    output_in,
+    prefix,
+    sub_model,
+    suffix,
+    walk,
+)
+
 # Layers treated as an audio front end: the heatmap of an audio model lives
 # on their (frames, mels) grid.
 _FRONT_END_CLASSES = ("LogMelSpectrogram",)
 _FRONT_END_NAMES = ("log_mel", "logmel")
-
-
-# --------------------------------------------------------------------------
-# Graph helpers (shared with attention_maps).
-# --------------------------------------------------------------------------
-
-
-def _is_graph_model(layer) -> bool:
-    """A functional/sequential model whose layers form a graph."""
-    return isinstance(layer, keras.Sequential) or (
-        isinstance(layer, keras.Model) and hasattr(layer, "_nodes")
-    )
-
-
-def _walk(model, chain=()):
-    """Yields `(chain, layer)` for every layer, depth first; `chain` is the
-    tuple of graph models from `model` down to the layer's container."""
-    chain = (*chain, model)
-    for layer in model.layers:
-        yield chain, layer
-        if _is_graph_model(layer):
-            yield from _walk(layer, chain)
-
-
-def _node_in(container, layer):
-    """The node where `layer` is called inside `container`'s graph."""
-    nodes = getattr(container, "_nodes", ())
-    for node in layer._inbound_nodes:
-        if node in nodes:
-            return node
-    return layer._inbound_nodes[0]
-
-
-def _output_in(container, layer):
-    """`layer`'s (single) output tensor in `container`'s graph."""
-    if isinstance(layer, keras.layers.InputLayer):
-        return layer.output
-    outputs = _node_in(container, layer).output_tensors
-    return outputs[0] if isinstance(outputs, list | tuple) else outputs
-
-
-def _inputs_in(container, layer) -> list:
-    """`layer`'s input tensors in `container`'s graph."""
-    return list(_node_in(container, layer).input_tensors)
-
-
-def _sub_model(inputs, outputs):
-    """`keras.Model(inputs, outputs)`, or the identity when the outputs are
-    the inputs themselves."""
-    inputs = list(inputs)
-    outs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]
-    if len(inputs) == len(outs) and all(
-        a is b for a, b in zip(inputs, outs, strict=True)
-    ):
-        return lambda *xs: xs[0] if len(xs) == 1 else list(xs)
-    model = keras.Model(
-        inputs[0] if len(inputs) == 1 else inputs,
-        outs[0] if len(outs) == 1 else outs,
-    )
-    return lambda *xs: model(xs[0] if len(xs) == 1 else list(xs))
-
-
-def _prefix(chain) -> Callable:
-    """Maps the outer model's inputs to the inputs of `chain[-1]`."""
-    funcs = []
-    for outer, inner in zip(chain[:-1], chain[1:], strict=True):
-        funcs.append(_sub_model(outer.inputs, _inputs_in(outer, inner)))
-
-    def run(x):
-        for f in funcs:
-            x = f(x)
-        return x
-
-    return run
-
-
-def _suffix(chain) -> Callable:
-    """Maps `chain[-1]`'s outputs to the outer model's outputs."""
-    funcs = []
-    for outer, inner in zip(chain[:-1], chain[1:], strict=True):
-        funcs.append(_sub_model([_output_in(outer, inner)], outer.outputs))
-    funcs.reverse()
-
-    def run(y):
-        for f in funcs:
-            y = f(y)
-        return y
-
-    return run
 
 
 def _rank(tensor) -> int:
@@ -164,11 +83,11 @@ def prepare_inputs(model, inputs, preprocess: bool = True) -> np.ndarray:
 def _spatial_candidates(model) -> list[tuple[tuple, keras.layers.Layer]]:
     """Every layer (nested ones included) with a rank-4 output."""
     found = []
-    for chain, layer in _walk(model):
+    for chain, layer in walk(model):
         if isinstance(layer, keras.layers.InputLayer):
             continue
         try:
-            out = _output_in(chain[-1], layer)
+            out = output_in(chain[-1], layer)
         except (AttributeError, IndexError, ValueError):
             continue
         if _rank(out) == 4:
@@ -177,7 +96,7 @@ def _spatial_candidates(model) -> list[tuple[tuple, keras.layers.Layer]]:
 
 
 def _find_layer(model, name: str):
-    for chain, layer in _walk(model):
+    for chain, layer in walk(model):
         if layer.name == name:
             return chain, layer
     candidates = [layer.name for _, layer in _spatial_candidates(model)]
@@ -216,25 +135,25 @@ def split_model(model, layer: str | None = None):
         chain, target = _default_feature_layer(model)
     else:
         chain, target = _find_layer(model, layer)
-        if _rank(_output_in(chain[-1], target)) != 4:
+        if _rank(output_in(chain[-1], target)) != 4:
             raise ValueError(
                 f"Layer {layer!r} has output shape "
-                f"{tuple(_output_in(chain[-1], target).shape)}; Grad-CAM "
+                f"{tuple(output_in(chain[-1], target).shape)}; Grad-CAM "
                 f"needs a spatial (rank-4) feature map."
             )
     container = chain[-1]
-    feature_tensor = _output_in(container, target)
-    pre = _prefix(chain)
-    inner_feature = _sub_model(container.inputs, [feature_tensor])
+    feature_tensor = output_in(container, target)
+    pre = prefix(chain)
+    inner_feature = sub_model(container.inputs, [feature_tensor])
     try:
-        inner_head = _sub_model([feature_tensor], container.outputs)
+        inner_head = sub_model([feature_tensor], container.outputs)
     except ValueError as error:
         raise ValueError(
             f"Cannot split model at layer {target.name!r}: some path from "
             f"the inputs to the outputs bypasses it (e.g. a residual "
             f"shortcut). Choose a block output instead. Keras said: {error}"
         ) from error
-    post = _suffix(chain)
+    post = suffix(chain)
 
     def feature_fn(x):
         return inner_feature(pre(x))
@@ -273,8 +192,8 @@ def choose_feature_layer(
     sizes = {}
     for chain, layers in groups.values():
         container = chain[-1]
-        tensors = [_output_in(container, layer) for layer in layers]
-        outs = _sub_model(container.inputs, tensors)(_prefix(chain)(x))
+        tensors = [output_in(container, layer) for layer in layers]
+        outs = sub_model(container.inputs, tensors)(prefix(chain)(x))
         outs = outs if isinstance(outs, list | tuple) else [outs]
         for layer, out in zip(layers, outs, strict=True):
             fmt = _data_format(layer, container)
@@ -295,7 +214,7 @@ def choose_feature_layer(
 
 def _front_end(model):
     """`(chain, layer)` of an audio front end (log-mel), or None."""
-    for chain, layer in _walk(model):
+    for chain, layer in walk(model):
         if type(layer).__name__ in _FRONT_END_CLASSES or any(
             key in layer.name.lower() for key in _FRONT_END_NAMES
         ):
@@ -310,8 +229,8 @@ def front_end_output(model, x) -> np.ndarray | None:
     if found is None:
         return None
     chain, layer = found
-    tap = _sub_model(chain[-1].inputs, [_output_in(chain[-1], layer)])
-    return np.asarray(ops.convert_to_numpy(tap(_prefix(chain)(x))))
+    tap = sub_model(chain[-1].inputs, [output_in(chain[-1], layer)])
+    return np.asarray(ops.convert_to_numpy(tap(prefix(chain)(x))))
 
 
 def _front_end_resolution(model, x) -> tuple[int, int] | None:
@@ -319,11 +238,11 @@ def _front_end_resolution(model, x) -> tuple[int, int] | None:
     if found is None:
         return None
     chain, layer = found
-    tensor = _output_in(chain[-1], layer)
+    tensor = output_in(chain[-1], layer)
     shape = tuple(tensor.shape)
     if any(s is None for s in shape[1:3]):
-        tap = _sub_model(chain[-1].inputs, [tensor])
-        shape = tuple(tap(_prefix(chain)(x[:1])).shape)
+        tap = sub_model(chain[-1].inputs, [tensor])
+        shape = tuple(tap(prefix(chain)(x[:1])).shape)
     return int(shape[1]), int(shape[2])
 
 

@@ -121,10 +121,10 @@ def _image_shape(path: Path, spec, inner: dict, input_shape) -> tuple:
     input_shape = tuple(input_shape)
     if spec.task != "image":
         return input_shape
-    from keras_attention.models.resnet import _check_input_shape
+    from keras_attention.models.resnet import check_input_shape
 
     data_format = inner.get("data_format", "channels_last")
-    input_shape = _check_input_shape(input_shape, data_format)
+    input_shape = check_input_shape(input_shape, data_format)
     axis = 0 if data_format == "channels_first" else -1
     saved = (inner.get("image_shape") or [None, None, None])[axis]
     if saved is not None and input_shape[axis] != saved:

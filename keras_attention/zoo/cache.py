@@ -183,7 +183,7 @@ def _remove_stale_partials(directory: Path) -> None:
             _unlink_quiet(Path(entry.path))
 
 
-def _unreadable(path: Path) -> CacheError:
+def unreadable_error(path: Path) -> CacheError:
     return CacheError(
         f"Cannot read the cached file {path}: permission denied. It was "
         f"left as it is; ask its owner to make it readable, or set "

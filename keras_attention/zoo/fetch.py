@@ -42,9 +42,9 @@ from keras_attention.zoo.cache import (
     _remove_stale_partials,
     _subdir,
     _unlink_quiet,
-    _unreadable,
     _url_basename,
     _url_tag,
+    unreadable_error,
 )
 from keras_attention.zoo.integrity import (
     WeightsIntegrityError,
@@ -256,7 +256,7 @@ class _Plan:
         except WeightsIntegrityError as e:
             return str(e)
         except PermissionError:
-            raise _unreadable(directory / self.manifest) from None
+            raise unreadable_error(directory / self.manifest) from None
         for name in self.order:
             path = directory / name
             if not path.is_file():

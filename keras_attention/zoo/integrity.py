@@ -14,7 +14,7 @@ import threading
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from keras_attention.zoo.cache import _unreadable
+from keras_attention.zoo.cache import unreadable_error
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
@@ -313,7 +313,7 @@ def _cached_problem(
     except WeightsIntegrityError as e:
         return str(e).strip()
     except PermissionError:
-        raise _unreadable(path) from None
+        raise unreadable_error(path) from None
     except OSError as e:
         return f"unreadable ({e})"
     return ""

@@ -38,28 +38,38 @@ CATALOG_FILE = "catalog.json"
 DISTRIBUTION = "keras-attention"
 
 
-@functools.lru_cache(maxsize=1)
-def _editable_checkout() -> Path | None:
-    """The source folder of an editable install of this distribution, or
-    None (a regular install, or not installed)."""
-    try:
-        text = importlib.metadata.distribution(DISTRIBUTION).read_text(
-            "direct_url.json"
-        )
-        record = json.loads(text or "null")
-    except (importlib.metadata.PackageNotFoundError, OSError, ValueError):
-        return None
+def _checkout_of(record) -> Path | None:
+    """The source folder a `direct_url.json` record names for an editable
+    install, or None."""
     if not isinstance(record, dict):
         return None
     url = record.get("url")
     editable = (record.get("dir_info") or {}).get("editable")
-    if (
-        not editable
-        or not isinstance(url, str)
-        or not url.startswith("file://")
-    ):
+    if not editable or not isinstance(url, str):
+        return None
+    if not url.startswith("file://"):
         return None
     return Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+
+
+@functools.lru_cache(maxsize=1)
+def _editable_checkout() -> Path | None:
+    """The source folder of an editable install of this distribution, or
+    None (a regular install, or not installed).
+
+    Every installed copy of the distribution's metadata is read: in the
+    checkout itself, setuptools' `keras_attention.egg-info` (which has no
+    `direct_url.json`) comes first on `sys.path` and must not hide the
+    installed `.dist-info` that pip wrote it in."""
+    for dist in importlib.metadata.distributions(name=DISTRIBUTION):
+        try:
+            record = json.loads(dist.read_text("direct_url.json") or "null")
+        except (OSError, ValueError):
+            continue
+        checkout = _checkout_of(record)
+        if checkout is not None:
+            return checkout
+    return None
 
 
 def zoo_dir() -> Path | None:
