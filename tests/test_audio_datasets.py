@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 import soundfile as sf  # the audio extra, which make setup installs
+from helpers.audio import SR, write_tone
 
 from keras_attention.audio import (  # noqa: E402
     ESC50,
@@ -20,18 +21,6 @@ from keras_attention.audio import (  # noqa: E402
 )
 from keras_attention.audio.datasets import base as audio_datasets  # noqa: E402
 from keras_attention.layers import LogMelSpectrogram  # noqa: E402
-
-SR = 8000
-
-
-def _write_tone(path, freq, seconds=0.25, sr=SR, channels=1, **kwargs):
-    t = np.arange(int(round(sr * seconds))) / sr
-    x = 0.5 * np.sin(2 * np.pi * freq * t).astype(np.float32)
-    if channels == 2:
-        x = np.stack([x, x], axis=1)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    sf.write(path, x, sr, **kwargs)
-    return x
 
 
 def _write_csv(path, header, rows):
@@ -55,7 +44,7 @@ def esc50_root(tmp_path):
             target = (fold + k) % 3
             name = f"{fold}-{100 + k}-A-{target}.wav"
             # the frequency encodes fold and target, to check the content
-            _write_tone(
+            write_tone(
                 str(root / "audio" / name), 200 * fold + 50 * target, 0.3
             )
             esc10 = "False" if target == 1 else "True"
@@ -143,9 +132,9 @@ def us8k_root(tmp_path):
         name = f"{1000 + fold}-{class_id}-0-0.wav"
         path = str(root / "audio" / f"fold{fold}" / name)
         if fold == 4:
-            _write_tone(path, 440, 0.2, sr=16000, channels=2)
+            write_tone(path, 440, 0.2, sr=16000, channels=2)
         else:
-            _write_tone(path, 440, 0.2)
+            write_tone(path, 440, 0.2)
         rows.append(
             [name, 1000 + fold, 0.0, 0.2, 1, fold, class_id, names[class_id]]
         )
@@ -197,8 +186,8 @@ def speech_root(tmp_path):
     root = tmp_path / "speech_commands_v2"
     for word in ("no", "up", "yes"):
         for k in range(3):
-            _write_tone(str(root / word / f"spk{k}_nohash_0.wav"), 300, 0.5)
-    _write_tone(str(root / "_background_noise_" / "white_noise.wav"), 50, 1.2)
+            write_tone(str(root / word / f"spk{k}_nohash_0.wav"), 300, 0.5)
+    write_tone(str(root / "_background_noise_" / "white_noise.wav"), 50, 1.2)
     (root / "validation_list.txt").write_text("yes/spk0_nohash_0.wav\n")
     (root / "testing_list.txt").write_text(
         "no/spk1_nohash_0.wav\nup/spk2_nohash_0.wav\n"
@@ -239,9 +228,9 @@ def test_speech_commands_bad_input(speech_root, tmp_path):
 def folder_root(tmp_path):
     root = tmp_path / "folder"
     for k in range(4):
-        _write_tone(str(root / "cat" / f"c{k}.wav"), 500, 0.3)
-        _write_tone(str(root / "dog" / f"d{k}.flac"), 900, 0.3)
-    _write_tone(str(root / "dog" / "sub" / "deep.OGG"), 900, 0.3)
+        write_tone(str(root / "cat" / f"c{k}.wav"), 500, 0.3)
+        write_tone(str(root / "dog" / f"d{k}.flac"), 900, 0.3)
+    write_tone(str(root / "dog" / "sub" / "deep.OGG"), 900, 0.3)
     (root / "dog" / "notes.txt").write_text("not audio")
     return root
 

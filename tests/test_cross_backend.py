@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from layer_checks import randomize_weights
+from helpers.layer_checks import randomize_weights
 
 from keras_attention.layers import (
     BAM,

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import keras
 import pytest
-from system import require
+from helpers.system import require
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

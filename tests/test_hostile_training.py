@@ -43,10 +43,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-import test_audio_datasets as dataset_tests
-import test_training_audio as audio_tests
-import test_training_image as image_tests
-from recipe_callbacks import Interrupt, SeenEpochs
+from helpers.audio import write_fake_instruments, write_tone
+from helpers.recipe_callbacks import Interrupt, SeenEpochs
+from helpers.training import (
+    audio_args,
+    image_args,
+    tiny_audio_model,
+    tiny_image_model,
+    write_cifar,
+    write_fake_fashion_mnist,
+    write_pngs,
+)
 
 from keras_attention.audio import AudioFolder
 from training import (
@@ -68,8 +75,8 @@ def _own_cache(tmp_path, monkeypatch):
 
 @pytest.fixture
 def tiny(monkeypatch):
-    monkeypatch.setattr(train_image, "build_model", image_tests.tiny_model)
-    monkeypatch.setattr(train_audio, "build_model", audio_tests.tiny_model)
+    monkeypatch.setattr(train_image, "build_model", tiny_image_model)
+    monkeypatch.setattr(train_audio, "build_model", tiny_audio_model)
 
 
 def _tree(root: Path) -> dict:
@@ -91,9 +98,9 @@ def _leftovers(backup: Path) -> list[str]:
 # Run with PYTHONPATH=<repo>:<repo>/tests (see the test).
 DRIVER = """
 import json, sys
-import test_training_image
+from helpers.training import tiny_image_model
 from training import train_image
-train_image.build_model = test_training_image.tiny_model
+train_image.build_model = tiny_image_model
 sys.exit(train_image.main(json.loads(sys.argv[1])))
 """
 
@@ -102,8 +109,8 @@ def test_kill_9_during_backup_write_resumes_from_last_complete_epoch(
     tmp_path, tiny
 ):
     folder = tmp_path / "fmnist"
-    image_tests.write_fake_fashion_mnist(folder)
-    args = image_tests._args(folder, tmp_path, "--epochs", "2", "--no-publish")
+    write_fake_fashion_mnist(folder)
+    args = image_args(folder, tmp_path, "--epochs", "2", "--no-publish")
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
     marker = tmp_path / "paused"
@@ -153,7 +160,7 @@ def test_kill_9_during_backup_write_resumes_from_last_complete_epoch(
 def test_truncated_newest_backup_falls_back_to_the_previous_one(
     fake_fmnist_folder, tmp_path, tiny
 ):
-    args = image_tests._args(
+    args = image_args(
         fake_fmnist_folder, tmp_path, "--epochs", "2", "--no-publish"
     )
     with pytest.raises(KeyboardInterrupt):
@@ -178,7 +185,7 @@ def test_truncated_newest_backup_falls_back_to_the_previous_one(
 def test_zero_byte_keras_backup_restarts_at_epoch_0_with_a_warning(
     fake_fmnist_folder, tmp_path, tiny
 ):
-    args = image_tests._args(
+    args = image_args(
         fake_fmnist_folder, tmp_path, "--epochs", "1", "--no-publish"
     )
     backup = tmp_path / "run" / "backup"
@@ -196,7 +203,7 @@ def test_zero_byte_keras_backup_restarts_at_epoch_0_with_a_warning(
 @pytest.fixture
 def fake_fmnist_folder(tmp_path):
     folder = tmp_path / "fmnist"
-    image_tests.write_fake_fashion_mnist(folder)
+    write_fake_fashion_mnist(folder)
     return folder
 
 
@@ -214,7 +221,7 @@ class _RunsACommand:
 
 def test_crafted_cifar_pickle_is_refused_without_running_it(tmp_path):
     folder = tmp_path / "cifar-10-batches-py"
-    image_tests.write_cifar(folder)
+    write_cifar(folder)
     marker = tmp_path / "pwned"
     crafted = folder / "data_batch_1"
     with open(crafted, "wb") as f:
@@ -233,7 +240,7 @@ def test_crafted_cifar_pickle_is_refused_without_running_it(tmp_path):
 @pytest.mark.parametrize("protocol", [2, 4])
 def test_genuine_cifar_batches_still_load(tmp_path, protocol):
     folder = tmp_path / "cifar-10-batches-py"
-    image_tests.write_cifar(folder, per_batch=3, protocol=protocol)
+    write_cifar(folder, per_batch=3, protocol=protocol)
     (x_train, y_train), (x_test, _), names = image_data.load_cifar10_arrays(
         folder
     )
@@ -286,7 +293,7 @@ def test_unusable_output_folders_exit_2_before_training(
 
 def _image_folder_with_a_corrupt_png(tmp_path):
     root = tmp_path / "images"
-    image_tests._write_pngs(root, ["cat", "dog"], per_class=6, size=(8, 8))
+    write_pngs(root, ["cat", "dog"], per_class=6, size=(8, 8))
     bad = root / "dog" / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
     return root, bad
@@ -305,7 +312,7 @@ def test_corrupt_image_is_named_or_skipped_with_a_warning(tmp_path):
 
 def test_corrupt_image_recipe_exit_2_names_the_file(tmp_path, capsys):
     root, bad = _image_folder_with_a_corrupt_png(tmp_path)
-    argv = image_tests._args(root, tmp_path, "--dataset", "folder").argv
+    argv = image_args(root, tmp_path, "--dataset", "folder").argv
     assert train_image.main(argv) == 2
     assert str(bad) in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
@@ -316,7 +323,7 @@ def _audio_folder_with_bad_files(tmp_path):
     for label, freq in enumerate((300, 900)):
         for i in range(6):
             path = str(root / f"c{label}" / f"{i}.wav")
-            dataset_tests._write_tone(path, freq, seconds=0.25, sr=16000)
+            write_tone(path, freq, seconds=0.25, sr=16000)
     nan = root / "c0" / "nan.wav"
     soundfile.write(nan, np.full(4000, np.nan, "f4"), 16000, subtype="FLOAT")
     garbage = root / "c1" / "garbage.wav"
@@ -326,7 +333,7 @@ def _audio_folder_with_bad_files(tmp_path):
 
 def test_bad_audio_files_recipe_exit_2_names_them(tmp_path, capsys):
     root, bad = _audio_folder_with_bad_files(tmp_path)
-    argv = audio_tests._args(root, tmp_path, dataset="folder").argv
+    argv = audio_args(root, tmp_path, dataset="folder").argv
     assert train_audio.main(argv) == 2
     err = capsys.readouterr().err
     assert "--skip-bad-files" in err
@@ -349,7 +356,7 @@ def test_skip_bad_audio_files_warns_once_listing_them(tmp_path):
 
 def test_nan_clip_in_instrument_dataset_is_named(tmp_path):
     root = tmp_path / "instruments"
-    rows = audio_tests.write_fake_instruments(root)
+    rows = write_fake_instruments(root)
     nan = root / rows[3]["filename"]
     soundfile.write(nan, np.full(100, np.nan, "f4"), 16000, subtype="FLOAT")
     with pytest.raises(audio_data.BadFilesError, match=nan.name + ".*NaN"):
@@ -362,14 +369,14 @@ def test_nan_clip_in_instrument_dataset_is_named(tmp_path):
 
 def test_read_only_dataset_folder_gets_nothing_written(tmp_path, tiny):
     root = tmp_path / "instruments"
-    audio_tests.write_fake_instruments(root)
+    write_fake_instruments(root)
     folder, _ = _audio_folder_with_bad_files(tmp_path)
     (folder / "c0" / "nan.wav").unlink()
     (folder / "c1" / "garbage.wav").unlink()
     before = {root: _tree(root), folder: _tree(folder)}
     os.chmod(root, 0o555)  # (root ignores it: hence the listing check)
     try:
-        train_audio.train(audio_tests._args(root, tmp_path, "--no-publish"))
+        train_audio.train(audio_args(root, tmp_path, "--no-publish"))
         audio_data.load_splits("folder", folder, clip_seconds=0.25)
     finally:
         os.chmod(root, 0o755)
@@ -384,8 +391,8 @@ def test_read_only_dataset_folder_gets_nothing_written(tmp_path, tiny):
 def test_audio_folder_symlink_loop_and_duplicate_count_once(tmp_path):
     root = tmp_path / "folder"
     for k in range(4):
-        dataset_tests._write_tone(str(root / "cat" / f"c{k}.wav"), 500)
-        dataset_tests._write_tone(str(root / "dog" / f"d{k}.wav"), 900)
+        write_tone(str(root / "cat" / f"c{k}.wav"), 500)
+        write_tone(str(root / "dog" / f"d{k}.wav"), 900)
     os.symlink("..", root / "dog" / "loop")
     os.symlink(root / "cat" / "c0.wav", root / "dog" / "again.wav")
     on_disk = {os.path.realpath(p) for p in root.rglob("*.wav")}
@@ -406,7 +413,7 @@ def test_audio_folder_symlink_loop_and_duplicate_count_once(tmp_path):
 
 def test_image_folder_symlinked_duplicates_count_once(tmp_path):
     root = tmp_path / "images"
-    image_tests._write_pngs(root, ["cat", "dog"], per_class=5, size=(8, 8))
+    write_pngs(root, ["cat", "dog"], per_class=5, size=(8, 8))
     os.symlink(root / "cat" / "0.png", root / "dog" / "copy.png")
     os.symlink("..", root / "dog" / "loop")
     (x_train, _), (x_test, _), names = image_data.load_folder_arrays(root)

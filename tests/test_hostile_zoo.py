@@ -55,8 +55,8 @@ import h5py
 import keras
 import numpy as np
 import pytest
-import test_zoo_download as downloads
 from helpers.http import serve
+from helpers.zoo import files_in
 
 from keras_attention import zoo
 from keras_attention.zoo import (
@@ -184,9 +184,7 @@ def test_downloaded_preset_is_checked_against_its_card(preset, server, cache):
         zoo.load("resnet18", weights=url)
     assert f"{url}model.weights.h5" in str(e.value)
     assert _card_sha(preset, "model.weights.h5") in str(e.value)
-    assert (
-        downloads.files_in(cache) == []
-    )  # no preset directory, no partial file
+    assert files_in(cache) == []  # no preset directory, no partial file
 
 
 # ---------------------------------------------------------- architecture

@@ -145,3 +145,53 @@ def test_the_checker_sees_imports(tmp_path):
     )
     found = _imports("keras_attention.viz.probe", source, _modules())
     assert found == {"keras_attention.zoo.api", "keras_attention.cli"}
+
+
+# ---------------------------------------------------------------- tests/
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _test_module_imports(path: Path) -> list[str]:
+    """The `test_*` modules that `path` imports (anywhere in the file)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+            names += [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue
+        found += [
+            name
+            for name in names
+            if any(part.startswith("test_") for part in name.split("."))
+        ]
+    return sorted(set(found))
+
+
+def test_no_test_module_imports_another():
+    """Helpers shared by test modules live in `tests/helpers/`, never in a
+    `test_*.py` file that another imports."""
+    wrong = [
+        f"{path.relative_to(TESTS)} imports {name}"
+        for path in sorted(TESTS.rglob("*.py"))
+        for name in _test_module_imports(path)
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_test_import_checker_sees_imports(tmp_path):
+    source = tmp_path / "probe.py"
+    source.write_text(
+        "import test_a as a\nfrom test_b import x\n"
+        "def f():\n    from helpers import test_c\n    import helpers.zoo\n"
+    )
+    assert _test_module_imports(source) == [
+        "helpers.test_c",
+        "test_a",
+        "test_b",
+        "test_b.x",
+    ]
+    assert _test_module_imports(TESTS / "conftest.py") == []

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from system import require
+from helpers.system import require
 
 from training import instruments as ins
 

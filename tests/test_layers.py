@@ -9,7 +9,7 @@ import importlib
 import keras
 import numpy as np
 import pytest
-from layer_checks import (
+from helpers.layer_checks import (
     CHECKS,
     check_layer,
     new_layer,

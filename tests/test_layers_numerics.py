@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from layer_checks import new_layer, random_input, to_numpy
+from helpers.layer_checks import new_layer, random_input, to_numpy
 
 from keras_attention.layers import (
     BAM,

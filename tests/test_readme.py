@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from published import published_cards
+from helpers.published import published_cards
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -1,7 +1,7 @@
-"""tests/system.require: skips on a developer machine, fails on CI."""
+"""tests/helpers/system.require: skips on a developer machine, fails on CI."""
 
 import pytest
-import system
+from helpers import system
 
 
 def test_require_passes_when_available(monkeypatch):

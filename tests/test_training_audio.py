@@ -17,83 +17,31 @@ import keras
 import numpy as np
 import pytest
 import soundfile
-from helpers.registry import stand_in
-from published import published_entries, registered_entries
-from recipe_callbacks import (
+from helpers.audio import FAMILIES, RATE, tone, write_fake_instruments
+from helpers.published import published_entries, registered_entries
+from helpers.recipe_callbacks import (
     Interrupt,
     SeenEpochs,
     TrainingPolicies,
     assert_mixed_training_float32_presets,
 )
+from helpers.registry import stand_in
+from helpers.training import audio_args, tiny_audio_model
 
 from keras_attention import zoo
 from keras_attention.models import (
     AudioCNNBackbone,
-    AudioCNNClassifier,
 )
 from training import (
     audio_data,
     common,
     evaluate,
-    instruments,
     publish,
     train_audio,
 )
 
 REPO = Path(__file__).resolve().parents[1]
-RATE = 16000
-FAMILIES = list(instruments.FAMILIES)
 SAMPLE_DIR = REPO / "zoo" / "samples" / "instruments"
-
-
-def _tone(label: int, seconds: float, rng) -> np.ndarray:
-    """A decaying tone whose pitch tells the class, plus a little noise."""
-    t = np.arange(int(seconds * RATE)) / RATE
-    freq = 200.0 * 2 ** (label / 4)
-    wave = np.sin(2 * np.pi * freq * t) * np.exp(-3 * t)
-    return (0.5 * wave + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
-
-
-def write_fake_instruments(root: Path, per_split=None, seconds=0.4, seed=0):
-    """The layout `build_instrument_dataset.py` writes: `metadata.csv`,
-    `audio/<split>/*.wav` and a `COMPLETE` manifest."""
-    per_split = per_split or {
-        "train": 22,
-        "valid": 11,
-        "test_instrument": 11,
-        "test_soundfont": 11,
-    }
-    rng = np.random.default_rng(seed)
-    rows = []
-    for split, count in per_split.items():
-        folder = root / "audio" / split
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(count):
-            label = i % len(FAMILIES)
-            name = f"audio/{split}/{FAMILIES[label]}_{i:03d}.wav"
-            soundfile.write(root / name, _tone(label, seconds, rng), RATE)
-            rows.append(
-                {
-                    "filename": name,
-                    "split": split,
-                    "family": FAMILIES[label],
-                    "family_id": label,
-                    "soundfont": "fake",
-                    "program": 0,
-                    "program_name": "fake",
-                    "pitch": 60,
-                    "velocity": 100,
-                    "lineage": "fake",
-                    "instrument": f"fake/{label:03d}",
-                }
-            )
-    with open(root / "metadata.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    config = {"test_soundfonts": ["fake_heldout"]}
-    (root / "COMPLETE").write_text(json.dumps({"config": config}))
-    return rows
 
 
 @pytest.fixture(autouse=True)
@@ -109,63 +57,13 @@ def fake_instruments(tmp_path):
     return root, rows
 
 
-def tiny_model(args, class_names):
-    """Stands in for `train_audio.build_model`: the same classifier head
-    and front end on a 2-block CNN with 8 and 16 filters."""
-    keras.utils.set_random_seed(args.seed)
-    precision = common.precision_overrides(args.dtype_policy)
-    backbone = AudioCNNBackbone(
-        stackwise_num_filters=[8, 16],
-        stackwise_pool_sizes=[2, 2],
-        attention="cbam",
-        sample_rate=args.sample_rate,
-        n_mels=16,
-        spec_augment=not args.no_spec_augment,
-        dtype=precision["dtype"],
-    )
-    return AudioCNNClassifier(
-        backbone,
-        num_classes=len(class_names),
-        class_names=list(class_names),
-        clip_seconds=args.clip_seconds,
-        head_dtype=precision["head_dtype"],
-    )
-
-
 @pytest.fixture
 def tiny(monkeypatch):
-    monkeypatch.setattr(train_audio, "build_model", tiny_model)
+    monkeypatch.setattr(train_audio, "build_model", tiny_audio_model)
     backbone = AudioCNNBackbone(
         stackwise_num_filters=[8, 16], stackwise_pool_sizes=[2, 2]
     )
     stand_in(monkeypatch, "cbam_cnn10", backbone)
-
-
-def _args(data_dir, tmp_path, *extra, dataset="instruments"):
-    argv = [
-        "--model",
-        "cbam_cnn10",
-        "--dataset",
-        dataset,
-        "--data-dir",
-        str(data_dir),
-        "--epochs",
-        "1",
-        "--batch-size",
-        "8",
-        "--clip-seconds",
-        "0.25",
-        "--run-dir",
-        str(tmp_path / "run"),
-        "--output",
-        str(tmp_path / "published"),
-        "--verbose",
-        "0",
-        *extra,
-    ]
-    args = train_audio.resolve(train_audio.build_parser().parse_args(argv))
-    args.argv = argv
-    return args
 
 
 # --------------------------------------------------------------------------
@@ -303,7 +201,7 @@ def test_missing_dataset_is_a_clear_cli_error(tmp_path, capsys):
 
 def test_recipe_end_to_end_then_evaluate(fake_instruments, tmp_path, tiny):
     root, _ = fake_instruments
-    args = _args(root, tmp_path)
+    args = audio_args(root, tmp_path)
     result = train_audio.train(args)
     run, published = tmp_path / "run", tmp_path / "published"
     assert (run / "log.csv").is_file()
@@ -353,7 +251,7 @@ def test_recipe_trains_under_mixed_precision_and_exports_float32(
     fake_instruments, tmp_path, tiny
 ):
     root, _ = fake_instruments
-    args = _args(root, tmp_path, "--dtype-policy", "mixed_bfloat16")
+    args = audio_args(root, tmp_path, "--dtype-policy", "mixed_bfloat16")
     seen = TrainingPolicies()
     train_audio.train(args, callbacks=[seen])
     # The front end computes in float32 under any policy.
@@ -371,7 +269,7 @@ def test_resume_continues_after_the_last_finished_epoch(
     fake_instruments, tmp_path, tiny
 ):
     root, _ = fake_instruments
-    args = _args(root, tmp_path, "--epochs", "2", "--no-publish")
+    args = audio_args(root, tmp_path, "--epochs", "2", "--no-publish")
     with pytest.raises(KeyboardInterrupt):
         train_audio.train(args, callbacks=[Interrupt()])
     seen = SeenEpochs()
@@ -379,7 +277,7 @@ def test_resume_continues_after_the_last_finished_epoch(
     assert seen.epochs == [1]
     rows = common.read_log(tmp_path / "run" / "log.csv")
     assert [r["epoch"] for r in rows] == [0, 1]
-    other = _args(root, tmp_path, "--epochs", "2", "--mixup-alpha", "0.5")
+    other = audio_args(root, tmp_path, "--epochs", "2", "--mixup-alpha", "0.5")
     with pytest.raises(common.RecipeError, match="mixup_alpha"):
         train_audio.train(other)
 
@@ -394,7 +292,7 @@ def write_fake_esc50(root: Path, per_fold=2, seconds=0.3):
             target = i % 2
             name = f"{fold}-{i}-A-{target}.wav"
             soundfile.write(
-                root / "audio" / name, _tone(target, seconds, rng), RATE
+                root / "audio" / name, tone(target, seconds, rng), RATE
             )
             rows.append(
                 [name, fold, target, f"class{target}", "False", "x", "A"]
@@ -422,7 +320,7 @@ def test_cross_validation_trains_one_model_per_fold(
     write_fake_esc50(root)
     # Two folds keep the test short; the loop is the same for five.
     monkeypatch.setitem(audio_data.NUM_FOLDS, "esc50", 2)
-    args = _args(root, tmp_path, "--sample-rate", "16000", dataset="esc50")
+    args = audio_args(root, tmp_path, "--sample-rate", "16000", dataset="esc50")
     assert args.fold == 2
     splits = audio_data.load_splits(
         "esc50", root, sample_rate=RATE, clip_seconds=0.25, fold=1
@@ -528,7 +426,7 @@ def test_demo_audio_step_reproduces_the_card(tmp_path):
 def test_build_model_from_published_weights_under_mixed_precision(tmp_path):
     """The recipe's own builder (not the tiny stand-in): `--init` published
     weights with a new head, under `--dtype-policy mixed_bfloat16`."""
-    args = _args(
+    args = audio_args(
         tmp_path,
         tmp_path,
         "--init",

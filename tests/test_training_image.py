@@ -17,21 +17,23 @@ import h5py
 import keras
 import numpy as np
 import pytest
-from helpers.registry import stand_in
-from published import published_entries, registered_entries
-from recipe_callbacks import (
+from helpers.published import published_entries, registered_entries
+from helpers.recipe_callbacks import (
     Interrupt,
     SeenEpochs,
     TrainingPolicies,
     assert_mixed_training_float32_presets,
 )
+from helpers.registry import stand_in
+from helpers.training import (
+    image_args,
+    tiny_image_model,
+    write_cifar,
+    write_fake_fashion_mnist,
+    write_pngs,
+)
 
 from keras_attention import zoo
-from keras_attention.models import (
-    AttentionResNetBackbone,
-    AttentionResNetImageClassifier,
-    image_preprocessor,
-)
 from training import (
     common,
     demo,
@@ -51,30 +53,6 @@ FLOOR_MARGIN = 0.10  # sample accuracy may sit this far below the card's
 # Fixtures: fake datasets
 
 
-def _fake_images(n, rng, size=28, channels=None):
-    """Images whose class is readable: a bright bar at a class position."""
-    labels = np.arange(n) % 10
-    rng.shuffle(labels)
-    shape = (n, size, size) if channels is None else (n, size, size, channels)
-    images = rng.integers(0, 40, size=shape).astype(np.uint8)
-    for i, label in enumerate(labels):
-        row = 2 + 2 * label
-        images[i, row : row + 2] = 255
-    return images, labels.astype(np.uint8)
-
-
-def write_fake_fashion_mnist(folder: Path, n_train=120, n_test=40, seed=0):
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    x_train, y_train = _fake_images(n_train, rng)
-    x_test, y_test = _fake_images(n_test, rng)
-    image_data.write_idx(folder / "train-images-idx3-ubyte.gz", x_train)
-    image_data.write_idx(folder / "train-labels-idx1-ubyte.gz", y_train)
-    image_data.write_idx(folder / "t10k-images-idx3-ubyte.gz", x_test)
-    image_data.write_idx(folder / "t10k-labels-idx1-ubyte.gz", y_test)
-    return (x_train, y_train), (x_test, y_test)
-
-
 @pytest.fixture
 def fake_fmnist(tmp_path):
     folder = tmp_path / "fmnist"
@@ -82,68 +60,12 @@ def fake_fmnist(tmp_path):
     return folder, arrays
 
 
-def tiny_model(
-    model_name,
-    num_classes,
-    image_size,
-    class_names=None,
-    seed=0,
-    dtype_policy="float32",
-):
-    """Stands in for `train_image.build_model`: the same classifier,
-    preprocessor, head and dtype policies, with a backbone of 2 stages of
-    1 block."""
-    keras.utils.set_random_seed(seed)
-    precision = common.precision_overrides(dtype_policy)
-    backbone = AttentionResNetBackbone(
-        stackwise_num_blocks=[1, 1],
-        stackwise_num_filters=[16, 32],
-        attention="cbam",
-        image_shape=(None, None, 3),
-        dtype=precision["dtype"],
-    )
-    return AttentionResNetImageClassifier(
-        backbone,
-        num_classes=num_classes,
-        preprocessor=image_preprocessor(
-            num_channels=3, image_size=(image_size, image_size)
-        ),
-        class_names=list(class_names) if class_names else None,
-        head_dtype=precision["head_dtype"],
-    )
-
-
 @pytest.fixture
 def tiny(monkeypatch):
-    monkeypatch.setattr(train_image, "build_model", tiny_model)
-    stand_in(monkeypatch, "cbam_resnet18", tiny_model("x", 2, 32).backbone)
-
-
-def _args(data_dir, tmp_path, *extra):
-    argv = [
-        "--model",
-        "cbam_resnet18",
-        "--data-dir",
-        str(data_dir),
-        "--epochs",
-        "1",
-        "--batch-size",
-        "8",
-        "--val-size",
-        "16",
-        "--train-subset",
-        "32",
-        "--run-dir",
-        str(tmp_path / "run"),
-        "--output",
-        str(tmp_path / "published"),
-        "--verbose",
-        "0",
-        *extra,
-    ]
-    args = train_image.resolve(train_image.build_parser().parse_args(argv))
-    args.argv = argv
-    return args
+    monkeypatch.setattr(train_image, "build_model", tiny_image_model)
+    stand_in(
+        monkeypatch, "cbam_resnet18", tiny_image_model("x", 2, 32).backbone
+    )
 
 
 # --------------------------------------------------------------------------
@@ -216,27 +138,6 @@ def test_missing_dataset_is_a_clear_cli_error(tmp_path, capsys):
     assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().err
 
 
-def write_cifar(folder: Path, per_batch=3, protocol=2):
-    """A CIFAR-10 python folder as the real one holds it: pickles (protocol
-    2) of dicts with bytes keys, a uint8 `data` array and a list of python
-    int `labels`."""
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        data = rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8)
-        batch = {
-            b"batch_label": name.encode(),
-            b"data": data,
-            b"labels": rng.integers(0, 10, size=per_batch).tolist(),
-            b"filenames": [f"{name}_{i}.png".encode() for i in range(3)],
-        }
-        with open(folder / name, "wb") as f:
-            pickle.dump(batch, f, protocol=protocol)
-    meta = {b"label_names": [f"c{i}".encode() for i in range(10)]}
-    with open(folder / "batches.meta", "wb") as f:
-        pickle.dump(meta, f, protocol=protocol)
-
-
 def test_cifar10_pickle_layout(tmp_path):
     folder = tmp_path / "cifar-10-batches-py"
     write_cifar(folder)
@@ -258,21 +159,9 @@ def test_cifar10_pickle_layout(tmp_path):
         image_data.load_cifar10_arrays(folder)
 
 
-def _write_pngs(root: Path, classes, per_class, size):
-    from PIL import Image
-
-    for c, name in enumerate(classes):
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            value = 40 * c + i
-            Image.new("RGB", size, (value, 0, 255 - value)).save(
-                root / name / f"{i}.png"
-            )
-
-
 def test_class_folder_dataset(tmp_path):
     root = tmp_path / "images"
-    _write_pngs(root, ["cat", "dog", "owl"], per_class=10, size=(20, 12))
+    write_pngs(root, ["cat", "dog", "owl"], per_class=10, size=(20, 12))
     (x_train, y_train), (x_test, y_test), names = image_data.load_folder_arrays(
         root, image_size=(32, 32)
     )
@@ -283,8 +172,8 @@ def test_class_folder_dataset(tmp_path):
     red = x_train[:, 0, 0, 0].astype(int)
     assert np.all((red // 40) == y_train)
     split = tmp_path / "split"
-    _write_pngs(split / "train", ["a", "b"], 4, (32, 32))
-    _write_pngs(split / "test", ["a", "b"], 2, (32, 32))
+    write_pngs(split / "train", ["a", "b"], 4, (32, 32))
+    write_pngs(split / "test", ["a", "b"], 2, (32, 32))
     (x_train, _), (x_test, y_test), names = image_data.load_folder_arrays(
         split, channels=1
     )
@@ -377,7 +266,7 @@ def test_batches_cover_each_image_once_per_epoch_deterministically():
 
 
 def test_training_batches_equal_what_predict_feeds_the_model():
-    model = tiny_model("x", 3, 32)
+    model = tiny_image_model("x", 3, 32)
     rng = np.random.default_rng(0)
     raw = rng.integers(0, 256, size=(6, 28, 28, 1), dtype=np.uint8)
     batches = image_data.ImageBatches(
@@ -447,7 +336,7 @@ def test_evaluate_refuses_a_folder_without_card(tmp_path, capsys):
 
 def test_recipe_end_to_end_then_evaluate(fake_fmnist, tmp_path, tiny):
     folder, _ = fake_fmnist
-    args = _args(folder, tmp_path)
+    args = image_args(folder, tmp_path)
     result = train_image.train(args)
     run = tmp_path / "run"
     published = tmp_path / "published"
@@ -512,7 +401,7 @@ def test_recipe_trains_under_mixed_precision_and_exports_float32(
     fake_fmnist, tmp_path, tiny
 ):
     folder, _ = fake_fmnist
-    args = _args(folder, tmp_path, "--dtype-policy", "mixed_bfloat16")
+    args = image_args(folder, tmp_path, "--dtype-policy", "mixed_bfloat16")
     seen = TrainingPolicies()
     train_image.train(args, callbacks=[seen])
     published = tmp_path / "published"
@@ -547,7 +436,7 @@ def test_resume_continues_after_the_last_finished_epoch(
     fake_fmnist, tmp_path, tiny
 ):
     folder, _ = fake_fmnist
-    args = _args(folder, tmp_path, "--epochs", "2", "--no-publish")
+    args = image_args(folder, tmp_path, "--epochs", "2", "--no-publish")
     with pytest.raises(KeyboardInterrupt):
         train_image.train(args, callbacks=[Interrupt()])
     backup = tmp_path / "run" / "backup"
@@ -566,7 +455,7 @@ def test_resume_continues_after_the_last_finished_epoch(
     train_image.train(args, callbacks=[seen])
     assert seen.epochs == []
     # Other arguments with the same run folder are refused.
-    other = _args(folder, tmp_path, "--epochs", "3", "--no-publish")
+    other = image_args(folder, tmp_path, "--epochs", "3", "--no-publish")
     with pytest.raises(train_image.RecipeError, match="epochs"):
         train_image.train(other)
 
@@ -576,7 +465,7 @@ def test_resume_continues_after_the_last_finished_epoch(
 
 
 def test_fine_tune_path_loads_backbone_and_a_fresh_head(tmp_path, monkeypatch):
-    model = tiny_model("x", 10, 32)
+    model = tiny_image_model("x", 10, 32)
     stand_in(monkeypatch, "cbam_resnet18", model.backbone)
     preset = tmp_path / "preset32"
     common.export_copy(model).save_to_preset(str(preset))

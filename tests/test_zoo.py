@@ -293,7 +293,7 @@ def test_zoo_folder_of_an_editable_install(tmp_path, monkeypatch):
 
 
 def test_model_card_round_trip_and_errors(tmp_path):
-    from published import ZOO
+    from helpers.published import ZOO
 
     path = sorted(ZOO.glob(f"*/*/{zoo.MODEL_CARD_FILE}"))[0]
     card = zoo.ModelCard.read(path.parent, strict=True)

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import pytest
 from helpers.http import reset, serve, stall, status, trickle, truncate
+from helpers.zoo import files_in
 
 from keras_attention.zoo import cache as zoo_cache
 from keras_attention.zoo import download, transport
@@ -58,14 +59,6 @@ def weights(tmp_path_factory):
     data = path.read_bytes()
     arrays = [np.asarray(w) for w in model.get_weights()]
     return data, hashlib.sha256(data).hexdigest(), arrays
-
-
-def files_in(root):
-    """All files below `root` (empty directories are fine)."""
-    root = Path(root)
-    if not root.exists():
-        return []
-    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
 
 
 def assert_clean(root):

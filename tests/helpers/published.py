@@ -8,7 +8,7 @@ from pathlib import Path
 from keras_attention.zoo.cards import MODEL_CARD_FILE, ModelCard
 
 # The checkout's own presets (the tests check what this tree publishes).
-ZOO = Path(__file__).resolve().parents[1] / "zoo"
+ZOO = Path(__file__).resolve().parents[2] / "zoo"
 
 
 def published_cards(task: str | None = None) -> dict[tuple[str, str], dict]:
