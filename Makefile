@@ -16,7 +16,7 @@ EXTRAS := tensorflow,jax,torch,audio,viz,dev,docs
 TORCH ?= $(shell sed -n 's/^torch==//p' $(LOCK))
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup demo test test-one lint docs docs-serve bench clean lock
+.PHONY: setup system demo test test-one lint docs docs-serve bench clean lock
 
 # $(1): the venv's bin folder; $(2): extra pip arguments (constraints).
 define install
@@ -37,8 +37,22 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/keras-attention demo
 
+# The Debian packages some tests use (.ci/apt-packages.txt): installed when
+# missing, as root with apt-get; elsewhere those tests fail naming them.
+APT_PACKAGES := $(shell grep -vE '^\s*(\#|$$)' .ci/apt-packages.txt)
+system:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null \
+	    && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null \
+	    || echo "warning: apt-get could not install: $$missing"; \
+	elif [ -n "$$missing" ]; then \
+	  echo "warning: tests need these Debian packages: $$missing"; \
+	fi
+
 # Runs the whole suite once per backend; fails if any backend fails.
-test: $(STAMP)
+test: $(STAMP) system
 	@status=0; for b in $(BACKENDS); do \
 	  echo "=== KERAS_BACKEND=$$b ==="; \
 	  KERAS_BACKEND=$$b $(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS) tests \

@@ -1,25 +1,17 @@
 """Guards for what the tests need from the system rather than from pip
 (`.ci/apt-packages.txt`: fluidsynth, a GM soundfont, Chromium).
 
-`make test` on a machine without them skips those tests, naming the
-package to install. `.ci/run` installs them and sets
-`KERAS_ATTENTION_CI=1`, under which a missing one fails the test instead:
-on CI a skip would hide a broken installation.
+`make test` (and so `.ci/run`) installs them first (`make system`), so a
+missing one is a broken installation: the test fails, naming the package
+to install. It never skips, since a skipped test proves nothing.
 """
 
 from __future__ import annotations
 
-import os
-
 import pytest
-
-CI = os.environ.get("KERAS_ATTENTION_CI") == "1"
 
 
 def require(available: bool, what: str) -> None:
-    """Skips (fails on CI) unless `available`; `what` says how to get it."""
-    if available:
-        return
-    if CI:
-        pytest.fail(f"CI installs this, but it is missing: {what}")
-    pytest.skip(what)
+    """Fails the test unless `available`; `what` says how to get it."""
+    if not available:
+        pytest.fail(f"`make system` installs this, but it is missing: {what}")
