@@ -33,7 +33,6 @@ from keras_attention.inference.audio import (
 from keras_attention.inference.classifier import (
     card_value,
     load_classifier,
-    weights_card,
 )
 from keras_attention.inference.errors import InferenceError, one_line
 from keras_attention.inference.images import (
@@ -81,6 +80,5 @@ __all__ = [
     "probabilities",
     "read_image",
     "top_classes",
-    "weights_card",
     "window_length",
 ]

@@ -10,15 +10,6 @@ from pathlib import Path
 from keras_attention.inference.errors import InferenceError, one_line
 
 
-def weights_card(name: str, weights) -> dict:
-    """The model card of zoo model `name`'s `weights` (as for `zoo.load`);
-    {} when there is none. Where weights come from is decided once, by
-    `keras_attention.zoo.resolve_weights`."""
-    from keras_attention.zoo import resolve_weights
-
-    return resolve_weights(name, weights)[1]
-
-
 def card_value(card: dict, key: str):
     """`card[key]`, else the card's `preprocessing[key]` (None if absent)."""
     if key in card:
@@ -77,7 +68,9 @@ def load_classifier(
         weights = None
     where = f"the weights {label!r} of {name!r}"
     try:
-        model = zoo.load(name, weights=weights)
+        # Where the weights come from is decided once, with their card.
+        source, card = zoo.resolve_weights(name, weights)
+        model = zoo.load(name, weights=source)
     except OSError as error:  # h5py, downloads, the cache directory
         message = _cache_problem(error)
         if message is None:
@@ -97,7 +90,6 @@ def load_classifier(
             f"The weights {label!r} hold a backbone without a "
             f"classification head; `{command}` needs a classifier preset."
         )
-    card = weights_card(name, weights)
     if weights is None or (weights == "default" and not card):
         message = (
             f"Note: {name} runs with random weights (none published "
