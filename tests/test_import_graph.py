@@ -5,7 +5,8 @@ imports inside functions count too.
 Floors, lowest first (a module may import its own floor and those below):
     0. `version`, `atomic`, `flops`, `layers`: the building blocks;
     1. `models`, `audio`: model families, audio I/O and datasets;
-    2. `zoo`: the registry, loading and the cache;
+    2. `zoo`, `convert`: the registry, loading, the cache and the
+       converters from peers' checkpoints;
     3. `inference`, `viz`: running and explaining a loaded model;
     4. `demo`, `cli`: what a person runs.
 The package's own `__init__` is the facade above them all.
@@ -25,6 +26,7 @@ FLOORS = {
     "layers": 0,
     "models": 1,
     "audio": 1,
+    "convert": 2,
     "zoo": 2,
     "inference": 3,
     "viz": 3,
