@@ -109,6 +109,68 @@ def add_audio_head(
     )
 
 
+def _build_audio_model(
+    backbone_cls,
+    attention,
+    *,
+    include_top: bool,
+    input_shape,
+    pooling,
+    num_classes,
+    classifier_activation,
+    dropout,
+    class_names,
+    clip_seconds,
+    dtype,
+    head_dtype,
+    name,
+    **backbone_kwargs,
+) -> keras.Model:
+    """The body both audio builders share: checks, the backbone (with its
+    front-end keyword arguments, see `FrontEnd.resolve`), then the head."""
+    if attention not in AUDIO_ATTENTIONS:
+        raise ValueError(
+            f"Expected `attention` in {AUDIO_ATTENTIONS}. "
+            f"Received: attention={attention!r}"
+        )
+    if include_top:
+        num_classes = check_num_classes(num_classes)
+    backbone = backbone_cls(
+        attention=attention,
+        waveform_shape=_waveform_shape(input_shape),
+        dtype=dtype,
+        name=f"{name}_backbone" if name and include_top else name,
+        **backbone_kwargs,
+    )
+    return add_audio_head(
+        backbone,
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        dropout=dropout,
+        class_names=class_names,
+        clip_seconds=clip_seconds,
+        dtype=dtype,
+        head_dtype=head_dtype,
+        name=name,
+    )
+
+
+def _check_depth(depth, depths, what: str) -> None:
+    if depth not in depths:
+        raise ValueError(
+            f"Expected {what} depth in {sorted(depths)}. "
+            f"Received: depth={depth!r}"
+        )
+
+
+def _builder_options(arguments: dict, *local_names: str) -> dict:
+    """A builder's own arguments (its `locals()` less the names it set
+    itself), for `_build_audio_model`."""
+    return {k: v for k, v in arguments.items() if k not in local_names}
+
+
 def build_panns_cnn(
     depth: int,
     attention: str | None = None,
@@ -167,50 +229,17 @@ def build_panns_cnn(
             `"float32"` keeps the logits in float32 under mixed precision.
         name: Model name.
     """
-    if depth not in PANNS_CNNS:
-        raise ValueError(
-            f"Expected a PANNs CNN depth in {sorted(PANNS_CNNS)}. "
-            f"Received: depth={depth!r}"
-        )
-    if attention not in AUDIO_ATTENTIONS:
-        raise ValueError(
-            f"Expected `attention` in {AUDIO_ATTENTIONS}. "
-            f"Received: attention={attention!r}"
-        )
-    if include_top:
-        num_classes = check_num_classes(num_classes)
+    _check_depth(depth, PANNS_CNNS, "a PANNs CNN")
     block_type, filters, pools = PANNS_CNNS[depth]
-    backbone = AudioCNNBackbone(
+    options = _builder_options(
+        locals(), "depth", "block_type", "filters", "pools"
+    )
+    return _build_audio_model(
+        AudioCNNBackbone,
         stackwise_num_filters=filters,
         block_type=block_type,
         stackwise_pool_sizes=pools,
-        block_dropout=block_dropout,
-        attention=attention,
-        attention_config=attention_config,
-        sample_rate=sample_rate,
-        n_fft=n_fft,
-        hop_length=hop_length,
-        n_mels=n_mels,
-        fmin=fmin,
-        fmax=fmax,
-        mel_scale=mel_scale,
-        spec_augment=spec_augment,
-        waveform_shape=_waveform_shape(input_shape),
-        dtype=dtype,
-        name=f"{name}_backbone" if name and include_top else name,
-    )
-    return add_audio_head(
-        backbone,
-        include_top=include_top,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
-        dropout=dropout,
-        class_names=class_names,
-        clip_seconds=clip_seconds,
-        dtype=dtype,
-        head_dtype=head_dtype,
-        name=name,
+        **options,
     )
 
 
@@ -247,50 +276,15 @@ def build_audio_resnet(
     Arguments as for `build_panns_cnn`, plus `stem_type` ("imagenet" or
     "small").
     """
-    if depth not in AUDIO_RESNET_DEPTHS:
-        raise ValueError(
-            f"Expected an audio ResNet depth in {AUDIO_RESNET_DEPTHS}. "
-            f"Received: depth={depth!r}"
-        )
-    if attention not in AUDIO_ATTENTIONS:
-        raise ValueError(
-            f"Expected `attention` in {AUDIO_ATTENTIONS}. "
-            f"Received: attention={attention!r}"
-        )
-    if include_top:
-        num_classes = check_num_classes(num_classes)
+    _check_depth(depth, AUDIO_RESNET_DEPTHS, "an audio ResNet")
     block_type, blocks = RESNET_DEPTHS[depth]
-    backbone = AudioResNetBackbone(
+    options = _builder_options(locals(), "depth", "block_type", "blocks")
+    return _build_audio_model(
+        AudioResNetBackbone,
         stackwise_num_blocks=blocks,
         stackwise_num_filters=RESNET_FILTERS,
         block_type=block_type,
-        attention=attention,
-        attention_config=attention_config,
-        stem_type=stem_type,
-        sample_rate=sample_rate,
-        n_fft=n_fft,
-        hop_length=hop_length,
-        n_mels=n_mels,
-        fmin=fmin,
-        fmax=fmax,
-        mel_scale=mel_scale,
-        spec_augment=spec_augment,
-        waveform_shape=_waveform_shape(input_shape),
-        dtype=dtype,
-        name=f"{name}_backbone" if name and include_top else name,
-    )
-    return add_audio_head(
-        backbone,
-        include_top=include_top,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
-        dropout=dropout,
-        class_names=class_names,
-        clip_seconds=clip_seconds,
-        dtype=dtype,
-        head_dtype=head_dtype,
-        name=name,
+        **options,
     )
 
 
