@@ -460,3 +460,32 @@ def test_write_catalog_merges_and_sorts(tmp_path, monkeypatch):
         + "\n"
     )
     assert [p.name for p in path.parent.iterdir()] == ["catalog.json"]
+
+
+@pytest.mark.parametrize("kind", ["image", "audio"])
+def test_predict_on_batch_is_traced_once(kind):
+    """Every layer is built once the model is: an unbuilt (stateless)
+    preprocessing layer made Keras' JAX `predict_on_batch` run an eager
+    forward pass on each call before the jitted one. The backbone's
+    `call` runs once per trace; torch has no trace and runs it per call."""
+    if kind == "image":
+        model = zoo.load("cbam_resnet18", weights=None, num_classes=3)
+        x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3))
+    else:
+        model = zoo.load("cnn6", weights=None, num_classes=3)
+        x = np.random.default_rng(0).normal(size=(2, 16000))
+    unbuilt = [
+        layer.name for layer in model._flatten_layers() if not layer.built
+    ]
+    assert unbuilt == []
+    calls = []
+    backbone_call = model.backbone.call
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return backbone_call(*args, **kwargs)
+
+    model.backbone.call = counted
+    for _ in range(3):
+        model.predict_on_batch(x.astype("float32"))
+    assert len(calls) == (3 if keras.backend.backend() == "torch" else 1)

@@ -34,6 +34,10 @@ class AttentionResNetImageConverter(keras_hub.layers.ImageConverter):
     def __init__(self, num_channels: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.num_channels = num_channels
+        # Stateless, so built from the start: an unbuilt `Resizing` (there
+        # is one even without an `image_size`) makes Keras' JAX
+        # `predict_on_batch` run an extra eager forward pass on every call.
+        self.resizing.built = True
 
     def _adapt_channels(self, x):
         if self.num_channels is None:
@@ -81,6 +85,10 @@ class AttentionResNetImageClassifierPreprocessor(
 
     backbone_cls = AttentionResNetBackbone
     image_converter_cls = AttentionResNetImageConverter
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.built = True  # Stateless: see `AttentionResNetImageConverter`.
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
