@@ -141,3 +141,16 @@ def test_train_step(tmp_path, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--dtype-policies", "bfloat16"])
     assert "invalid choice: 'bfloat16'" in capsys.readouterr().err
+
+
+def test_tiny_conv(tmp_path, capsys):
+    bench = _load("tiny_conv")
+    out = tmp_path / "tiny.json"
+    args = "--batch 2 --size 2 --channels 8 --warmup 0 --repeats 1"
+    bench.main([*args.split(), "--json", str(out)])
+    (report,) = json.loads(out.read_text())["reports"]
+    assert report["backend"] == keras.backend.backend()
+    assert [r["conv"] for r in report["results"]] == ["keras", "ours"]
+    _check_ratios(report["results"], "conv", "ratio", "keras")
+    assert all(r["step_ms"] > 0 for r in report["results"])
+    assert "| ours |" in capsys.readouterr().out

@@ -19,6 +19,7 @@ import math
 import keras
 import keras_hub
 
+from keras_attention.layers.conv import Conv2D
 from keras_attention.layers.factory import ATTENTION_LAYERS, get_attention
 from keras_attention.models.audio_front_end import (  # noqa: F401 (API)
     PANNS_FRONT_ENDS,
@@ -176,7 +177,7 @@ class AudioCNNBackbone(AudioFrontEndMixin, keras_hub.models.Backbone):
         for i, (width, pool) in enumerate(zip(filters, pools, strict=True)):
             prefix = f"block{i + 1}"
             for c in range(num_convs):
-                x = keras.layers.Conv2D(
+                x = Conv2D(
                     width,
                     kernel,
                     padding="same",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_attention.layers.conv import Conv2D
 from keras_attention.layers.factory import get_attention
 
 # Attention between stages; every other kind sits inside each block.
@@ -35,7 +36,7 @@ def batch_norm(axis, name, zero_init=False, dtype=None):
 def conv2d(filters, kernel_size, strides, data_format, name, dtype=None):
     """A bias-free "same" convolution, He-normal (fan out) as torchvision
     initialises its ResNets."""
-    return keras.layers.Conv2D(
+    return Conv2D(
         filters,
         kernel_size,
         strides=strides,
