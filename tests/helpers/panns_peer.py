@@ -3,8 +3,9 @@ packaged on PyPI, built at random init.
 
 - CNN14 at 32 kHz: `panns_inference.models.Cnn14` (panns-inference 0.1.1,
   "selected models from" PANNs' audioset_tagging_cnn).
-- CNN6, CNN10 and the 16 kHz CNN14 (`Cnn14_16k`): panns-inference ships
-  only CNN14, so these come from `frechet_audio_distance.models.pann`
+- CNN6, CNN10, the 16 kHz CNN14 (`Cnn14_16k`) and CNN6 with the 8 kHz
+  front end of `Cnn14_8k`: panns-inference ships only CNN14, so these
+  come from `frechet_audio_distance.models.pann`
   (frechet-audio-distance 0.3.4), which packages PANNs' `models.py`.
 
 Both packages' `__init__` do more than define models (panns-inference
@@ -24,13 +25,19 @@ import types
 import numpy as np
 
 # PANNs' front ends: sample rate -> (window, hop, fmin, fmax); 64 mels.
-FRONT_ENDS = {32000: (1024, 320, 50, 14000), 16000: (512, 160, 50, 8000)}
+FRONT_ENDS = {
+    32000: (1024, 320, 50, 14000),
+    16000: (512, 160, 50, 8000),
+    8000: (256, 80, 50, 4000),  # Cnn14_8k's settings.
+}
 # Our model name -> (package, module, class, sample rate).
 PEERS = {
     "cnn6": ("frechet_audio_distance", "models.pann", "Cnn6", 32000),
     "cnn10": ("frechet_audio_distance", "models.pann", "Cnn10", 32000),
     "cnn14": ("panns_inference", "models", "Cnn14", 32000),
     "cnn14_16k": ("frechet_audio_distance", "models.pann", "Cnn14_16k", 16000),
+    # PANNs' Cnn6 class with the 8 kHz front end (as Cnn14_8k's).
+    "cnn6_8k": ("frechet_audio_distance", "models.pann", "Cnn6", 8000),
 }
 
 
