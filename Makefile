@@ -15,6 +15,10 @@ EXTRAS := tensorflow,jax,torch,audio,viz,dev,docs
 # from PyTorch's CPU index. PyPI itself has no `+cpu` builds.
 TORCH ?= $(shell sed -n 's/^torch==//p' $(LOCK))
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+# Test peers installed without their dependencies, which would replace
+# torch (frechet-audio-distance packages PANNs' original CNN6/10/14 code;
+# it requires torchaudio, transformers and more that the tests never use).
+NO_DEPS_PACKAGES := $(shell grep -E '^frechet[-_]audio[-_]distance==' $(LOCK))
 
 .PHONY: setup system demo test test-one lint docs docs-serve bench clean lock
 
@@ -26,6 +30,7 @@ define install
 	  || $(1)/pip install -q $(2) "torch==$(TORCH)" \
 	       --extra-index-url $(TORCH_CPU_INDEX)
 	$(1)/pip install -q $(2) -e ".[$(EXTRAS)]"
+	$(1)/pip install -q $(2) --no-deps $(NO_DEPS_PACKAGES)
 endef
 
 $(STAMP): pyproject.toml Makefile $(LOCK)
