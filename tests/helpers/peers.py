@@ -65,7 +65,13 @@ def randomize(model, seed: int = 0, image_size: int = 64):
     return model.eval()
 
 
-def peer_model(name: str, num_classes: int = 7, seed: int = 0, **kwargs):
+def peer_model(
+    name: str,
+    num_classes: int = 7,
+    seed: int = 0,
+    image_size: int = 64,
+    **kwargs,
+):
     """timm's `name` (e.g. "resnet18", "legacy_seresnet50") or torchvision's
     (`"torchvision.resnet18"`) at random init, randomised, in eval mode."""
     timm = import_timm()
@@ -76,7 +82,7 @@ def peer_model(name: str, num_classes: int = 7, seed: int = 0, **kwargs):
         model = build(num_classes=num_classes, **kwargs)
     else:
         model = timm.create_model(name, num_classes=num_classes, **kwargs)
-    return randomize(model, seed)
+    return randomize(model, seed, image_size)
 
 
 def state_numpy(model) -> dict:
