@@ -117,6 +117,19 @@ def resnet18_state():
     return peers.state_numpy(peers.peer_model("resnet18", num_classes=3))
 
 
+def test_channels_first_conversion(resnet18_state, images, tmp_path):
+    source = _save_state(resnet18_state, tmp_path / "r18.safetensors")
+    model = zoo.load(
+        "resnet18",
+        weights=source,
+        data_format="channels_first",
+        input_shape=(3, SIZE, SIZE),
+    )
+    expected = peers.peer_logits(peers.peer_model("resnet18", 3), images)
+    ours = model(images.transpose(0, 3, 1, 2), training=False)
+    assert _relative_error(ours, expected) < TOLERANCE
+
+
 def _save_state(state: dict, path: Path) -> str:
     from safetensors.numpy import save_file
 
