@@ -141,3 +141,15 @@ def test_train_step(tmp_path, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--dtype-policies", "bfloat16"])
     assert "invalid choice: 'bfloat16'" in capsys.readouterr().err
+
+
+def test_peer_parity(tmp_path, capsys):
+    bench = _load("peer_parity")
+    out = tmp_path / "parity.json"
+    args = ["--models", "torchvision.resnet18", "--size", "64", "--batch", "1"]
+    bench.main([*args, "--json", str(out)])
+    (report,) = json.loads(out.read_text())["reports"]
+    assert report["backend"] == keras.backend.backend()
+    (row,) = report["results"]
+    assert row["model"] == "resnet18" and row["max_rel_diff"] < 1e-4
+    assert "| torchvision.resnet18 | resnet18 |" in capsys.readouterr().out

@@ -23,6 +23,8 @@ import re
 import numpy as np
 
 from keras_attention.convert.errors import ConversionError
+from keras_attention.layers._utils import reduced_width
+from keras_attention.models.resnet import IMAGE_BUILDERS
 
 FAMILY = "timm_resnet"
 
@@ -89,8 +91,6 @@ def _se_options(state, se) -> dict:
         for key, value in state.items()
         if key.endswith(f".{se}.fc1.weight")
     ]
-    from keras_attention.layers._utils import reduced_width
-
     options = {}
     for divisor in (1, 8):
         if all(
@@ -300,8 +300,6 @@ def build(state, model_name: str, **kwargs):
     """Our `model_name` with the checkpoint's weights (see the module
     docstring). `kwargs` go to the builder: `num_classes` other than the
     checkpoint's, or `include_top=False`, leaves its classifier out."""
-    from keras_attention.models.resnet import IMAGE_BUILDERS
-
     found = detect(state)
     if found is None:
         raise ConversionError(
