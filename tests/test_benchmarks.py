@@ -154,3 +154,15 @@ def test_tiny_conv(tmp_path, capsys):
     _check_ratios(report["results"], "conv", "ratio", "keras")
     assert all(r["step_ms"] > 0 for r in report["results"])
     assert "| ours |" in capsys.readouterr().out
+
+
+def test_peer_parity(tmp_path, capsys):
+    bench = _load("peer_parity")
+    out = tmp_path / "parity.json"
+    args = ["--models", "torchvision.resnet18", "--size", "64", "--batch", "1"]
+    bench.main([*args, "--json", str(out)])
+    (report,) = json.loads(out.read_text())["reports"]
+    assert report["backend"] == keras.backend.backend()
+    (row,) = report["results"]
+    assert row["model"] == "resnet18" and row["max_rel_diff"] < 1e-4
+    assert "| torchvision.resnet18 | resnet18 |" in capsys.readouterr().out

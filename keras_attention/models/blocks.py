@@ -33,14 +33,22 @@ def batch_norm(axis, name, zero_init=False, dtype=None):
     )
 
 
-def conv2d(filters, kernel_size, strides, data_format, name, dtype=None):
-    """A bias-free "same" convolution, He-normal (fan out) as torchvision
-    initialises its ResNets."""
+def conv2d(
+    filters,
+    kernel_size,
+    strides,
+    data_format,
+    name,
+    dtype=None,
+    padding="same",
+):
+    """A bias-free convolution ("same" padding unless told), He-normal
+    (fan out) as torchvision initialises its ResNets."""
     return Conv2D(
         filters,
         kernel_size,
         strides=strides,
-        padding="same",
+        padding=padding,
         use_bias=False,
         kernel_initializer=keras.initializers.VarianceScaling(
             2.0, mode="fan_out", distribution="untruncated_normal"

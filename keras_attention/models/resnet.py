@@ -133,7 +133,11 @@ def build_resnet(
     preprocessor=None,
     attention_config: dict | None = None,
     eca_kernel_sizes=None,
+    se_divisor: int | None = None,
     stem_type: str = "imagenet",
+    padding: str = "same",
+    stride_on: str = "3x3",
+    relu_before_attention: bool = False,
     dropout: float = 0.0,
     class_names=None,
     data_format: str | None = None,
@@ -159,7 +163,16 @@ def build_resnet(
         attention_config: Extra attention-layer arguments.
         eca_kernel_sizes: Per-stage ECA kernels, e.g. "3577" (the official
             checkpoints'); None adapts them to the channel count.
-        stem_type: "imagenet" or "small" (3x3/1 stem without pooling).
+        se_divisor: With `attention="se"`: round the SE hidden width to a
+            multiple of this (timm's `seresnet*`: 8); None keeps C/16.
+        stem_type: "imagenet", "small" (3x3/1 stem without pooling) or
+            "senet" (the original SENets' ceil-mode stem pool).
+        padding: "same" (Keras) or "torch" (symmetric padding of strided
+            convs and the stem pool, as torchvision/timm; needed for
+            their weights).
+        stride_on: "3x3" (v1.5) or "1x1" (v1: the original SENet-50/101).
+        relu_before_attention: A ReLU before the attention of each block
+            (timm's `legacy_seresnet18/34`).
         dropout: Dropout before the head.
         class_names: Optional label names of the head.
         data_format: "channels_last" or "channels_first".
@@ -189,6 +202,13 @@ def build_resnet(
     config = dict(attention_config or {})
     if attention == "eca" and eca_kernel_sizes is not None:
         config["per_stage"] = _eca_per_stage(eca_kernel_sizes)
+    if se_divisor is not None:
+        if attention != "se":
+            raise ValueError(
+                "`se_divisor` sets the width of SE attention: it needs "
+                f"attention='se'. Received: attention={attention!r}"
+            )
+        config["divisor"] = se_divisor
     backbone = AttentionResNetBackbone(
         stackwise_num_blocks=blocks,
         stackwise_num_filters=RESNET_FILTERS,
@@ -196,6 +216,9 @@ def build_resnet(
         attention=attention,
         attention_config=config or None,
         stem_type=stem_type,
+        padding=padding,
+        stride_on=stride_on,
+        relu_before_attention=relu_before_attention,
         image_shape=input_shape,
         data_format=data_format,
         dtype=dtype,

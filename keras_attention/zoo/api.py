@@ -15,7 +15,7 @@ import keras
 import keras_hub
 
 from keras_attention.models.resnet import check_num_classes
-from keras_attention.zoo import download, errors
+from keras_attention.zoo import download, errors, peers
 from keras_attention.zoo.arguments import (
     BACKBONE_OPTIONS,
     TASK_OPTIONS,
@@ -318,6 +318,10 @@ def load(
             - the name of a published weights entry (see `info(name)`);
             - a local keras-hub preset directory;
             - a local `.weights.h5` file for this architecture;
+            - a torchvision or timm checkpoint (`.safetensors`, `.pth`),
+              a URL of one, or `hf://org/repo` (e.g.
+              `hf://timm/resnet50.a1_in1k`): converted by name, see
+              `keras_attention.zoo.peers`;
             - an `https://`, `http://` or `file://` URL of a `.weights.h5`
               file or of a preset directory. Downloads are cached (see
               `keras_attention.zoo.download.cache_dir`), verified and
@@ -376,6 +380,8 @@ def load(
         return _from_preset(
             spec, path, card, num_classes, input_shape, overrides
         )
+    if peers.is_checkpoint(path):
+        return peers.load_checkpoint(name, path, **kwargs)
     if not str(path).endswith(".weights.h5"):
         raise ValueError(
             f"Expected a `.weights.h5` file or a preset directory for "

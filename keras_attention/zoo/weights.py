@@ -14,7 +14,7 @@ from pathlib import Path
 
 import keras
 
-from keras_attention.zoo import download
+from keras_attention.zoo import download, peers
 from keras_attention.zoo.cards import MODEL_CARD_FILE, ModelCard
 from keras_attention.zoo.locations import no_zoo_hint, zoo_dir
 from keras_attention.zoo.registry import (
@@ -116,7 +116,9 @@ def resolve_weights(
         name: A registered model name.
         weights: As for `zoo.load`: "default", None, a published weights
             name, a preset folder, a `.weights.h5` file, or an
-            `https://`, `http://` or `file://` URL of either.
+            `https://`, `http://` or `file://` URL of either; or a peer's
+            checkpoint (`keras_attention.zoo.peers`): a `.safetensors` or
+            `.pth` file, a URL of one, or `hf://org/repo`.
         sha256: Expected sha256 of the weights file.
 
     Raises:
@@ -147,6 +149,8 @@ def resolve_weights(
             entries[weights]["path"], sha256s=pins, manifest=MODEL_CARD_FILE
         )
         return Path(path), entries[weights]
+    if peers.is_checkpoint_source(weights):
+        return peers.fetch_checkpoint(weights, sha256), {}
     if weights.startswith(URL_SCHEMES):
         if weights.endswith(".weights.h5"):
             return Path(download.fetch(weights, sha256=sha256)), {}
