@@ -12,7 +12,9 @@ import keras
 import numpy as np
 import pytest
 from helpers import panns_peer
+from helpers.http import serve
 
+from keras_attention import zoo
 from keras_attention.convert import ConversionError, panns
 from keras_attention.convert.audioset import (
     audioset_labels,
@@ -37,13 +39,13 @@ def peers(tmp_path_factory):
     root = tmp_path_factory.mktemp("panns")
     made = {}
 
-    def get(kind):
+    def get(kind, path=False):
         if kind not in made:
             model = panns_peer.make_peer(kind, CASES[kind][1])
-            path = root / f"{kind}.pth"
-            panns_peer.save_checkpoint(model, path)
-            made[kind] = (model, panns_peer.read_state(path))
-        return made[kind]
+            checkpoint = root / f"{kind}.pth"
+            panns_peer.save_checkpoint(model, checkpoint)
+            made[kind] = (model, panns_peer.read_state(checkpoint), checkpoint)
+        return made[kind] if path else made[kind][:2]
 
     return get
 
@@ -186,8 +188,8 @@ def test_front_end_buffers_are_checked(peers):
     key = "spectrogram_extractor.stft.conv_imag.weight"
     with pytest.raises(ConversionError, match="conv_imag"):
         panns.build({**state, key: -state[key]}, "cnn6")
-    with pytest.raises(TypeError, match="num_classes"):
-        panns.build(state, "cnn6", num_classes=3)
+    with pytest.raises(TypeError, match="bogus"):
+        panns.build(state, "cnn6", bogus=3)
 
 
 def test_labels(peers, tmp_path):
@@ -214,3 +216,31 @@ def test_labels(peers, tmp_path):
     path.write_text('index,mid,display_name\n0,/m/a,"A"\n2,/m/b,"B"\n')
     with pytest.raises(ValueError, match="line 3.*index 1"):
         read_labels_csv(path)
+
+
+def test_zoo_load_converts_a_served_checkpoint(peers, server):
+    """`zoo.load("cnn6", weights=URL)`: fetched once, recognised by its
+    keys, converted; a new head keeps the converted backbone."""
+    peer, _, checkpoint = peers("cnn6", path=True)
+    server.routes["/Cnn6_mAP=0.343.pth"] = serve(checkpoint.read_bytes())
+    url = server.url("/Cnn6_mAP=0.343.pth")
+    model = zoo.load("cnn6", weights=url)
+    audio = _audio(32000, seed=2)
+    theirs = panns_peer.peer_outputs(peer, audio)["clipwise_output"]
+    ours = panns_peer.predict(model, audio)
+    assert _relative(ours, theirs) < RTOL
+    assert sum(server.hits.values()) == 1
+    tuned = zoo.load("cnn6", weights=url, num_classes=4)
+    assert tuned.output_shape == (None, 4)
+    assert sum(server.hits.values()) == 1  # From the cache.
+    for mine, converted in zip(
+        tuned.backbone.weights, model.backbone.weights, strict=True
+    ):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(mine),
+            keras.ops.convert_to_numpy(converted),
+        )
+    features = zoo.load("cnn6", weights=url, include_top=False, pooling="panns")
+    assert features.output_shape == (None, 512)
+    with pytest.raises(ConversionError, match="holds a cnn6"):
+        zoo.load("cnn10", weights=url)

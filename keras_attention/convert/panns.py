@@ -34,7 +34,11 @@ from keras_attention.convert.audioset import (
 )
 from keras_attention.convert.errors import ConversionError
 from keras_attention.layers.log_mel import mel_filterbank
-from keras_attention.models.audio import PANNS_CNNS, build_panns_cnn
+from keras_attention.models.audio import (
+    PANNS_CNNS,
+    add_audio_head,
+    build_panns_cnn,
+)
 from keras_attention.models.audio_front_end import PANNS_FRONT_ENDS
 
 FAMILY = "panns"
@@ -49,6 +53,8 @@ DFT_KEYS = {
 FRONT_END_KEYS = (MEL_FILTERS, *DFT_KEYS)
 IGNORED_SUFFIX = ".num_batches_tracked"
 # Builder arguments a caller may set; the rest follow the checkpoint.
+# A head other than the checkpoint's: its backbone with a new head.
+HEAD_KWARGS = ("num_classes", "include_top", "pooling")
 ALLOWED_KWARGS = (
     "name",
     "input_shape",
@@ -312,6 +318,7 @@ def build(state, model_name: str, sample_rate: int | None = None, **kwargs):
             keys, or the front-end buffer that is not PANNs'.
     """
     labels = kwargs.pop("labels", None)
+    head = {k: kwargs.pop(k) for k in HEAD_KWARGS if k in kwargs}
     unknown = sorted(set(kwargs) - set(ALLOWED_KWARGS))
     if unknown:
         raise TypeError(
@@ -336,4 +343,26 @@ def build(state, model_name: str, sample_rate: int | None = None, **kwargs):
         **options,
     )
     _assign(model, state, depth)
-    return model
+    if _same_head(head, num_classes):
+        return model
+    # A new head (fine-tuning) or none: the converted backbone under it.
+    return add_audio_head(
+        model.backbone,
+        include_top=head.get("include_top", True),
+        pooling=head.get("pooling"),
+        num_classes=head.get("num_classes", num_classes),
+        classifier_activation=options["classifier_activation"],
+        clip_seconds=options["clip_seconds"],
+        dtype=options.get("dtype"),
+        head_dtype=options.get("head_dtype"),
+        name=options["name"],
+    )
+
+
+def _same_head(head: dict, num_classes: int) -> bool:
+    """Whether the `include_top`/`num_classes`/`pooling` asked for are the
+    checkpoint's own classifier."""
+    return (
+        head.get("include_top", True)
+        and head.get("num_classes", num_classes) == num_classes
+    )

@@ -31,7 +31,10 @@ HF_SCHEME = "hf://"
 HF_ENDPOINT_ENV = "HF_ENDPOINT"
 HF_DEFAULT_FILE = "model.safetensors"
 # The converter modules of `keras_attention.convert`, tried in order.
-FAMILIES = ("keras_attention.convert.timm_resnet",)
+FAMILIES = (
+    "keras_attention.convert.timm_resnet",
+    "keras_attention.convert.panns",
+)
 
 
 def hf_url(source: str) -> str:

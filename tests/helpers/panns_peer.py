@@ -126,12 +126,11 @@ def save_checkpoint(model, path) -> None:
 
 
 def read_state(path) -> dict[str, np.ndarray]:
-    """A PANNs `.pth` as names -> numpy arrays, without unpickling
-    arbitrary objects."""
-    import torch
+    """A PANNs `.pth` as names -> numpy arrays, read as `zoo.load` reads
+    it (`torch.load(weights_only=True)`, the `model` entry)."""
+    from keras_attention.convert.checkpoint import read_state as read
 
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    return {k: v.numpy() for k, v in checkpoint["model"].items()}
+    return read(path)
 
 
 def peer_outputs(model, audio: np.ndarray) -> dict[str, np.ndarray]:
