@@ -8,6 +8,8 @@ embedding compared with the peer's on 1 s of random audio.
 
 from __future__ import annotations
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -244,3 +246,43 @@ def test_zoo_load_converts_a_served_checkpoint(peers, server):
     assert features.output_shape == (None, 512)
     with pytest.raises(ConversionError, match="holds a cnn6"):
         zoo.load("cnn10", weights=url)
+
+
+def test_cli_tags_a_clip_frame_by_frame(peers, tmp_path, capsys):
+    """`predict --frames` with a converted checkpoint: clip-wise tags (the
+    highest score of each tag over the windows) and each window's tags,
+    all with the checkpoint's sigmoid scores."""
+    import soundfile
+
+    from keras_attention import cli
+
+    peer, _, checkpoint = peers("cnn6", path=True)
+    audio = _audio(32000, seed=3).reshape(-1)  # 2 s at 32 kHz.
+    wav = tmp_path / "clip.wav"
+    soundfile.write(wav, audio, 32000, subtype="FLOAT")
+    argv = ["predict", str(wav), "--model", "cnn6", "--weights"]
+    argv += [str(checkpoint), "--frames", "--window-seconds", "1", "--top-k"]
+    code = cli.main([*argv, "2"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    frames = re.findall(r"(\d+\.\d+)-(\d+\.\d+) s: (.*)", out)
+    assert [(a, b) for a, b, _ in frames] == [
+        ("0.00", "1.00"),
+        ("1.00", "2.00"),
+    ]
+    theirs = panns_peer.peer_outputs(peer, audio.reshape(2, 32000))
+    scores = theirs["clipwise_output"]
+    for (_, _, tags), row in zip(frames, scores, strict=True):
+        best = np.argsort(-row, kind="stable")[:2]
+        printed = re.findall(r"(\d+) (\d\.\d{4})", tags)
+        assert [int(i) for i, _ in printed] == list(best)
+        np.testing.assert_allclose(
+            [float(p) for _, p in printed], row[best], atol=1e-4
+        )
+    clip = re.findall(r"^\s+\d\. (\d+)\s+(\d\.\d{4})$", out, re.M)
+    best = np.argsort(-scores.max(axis=0), kind="stable")[:2]
+    assert [int(i) for i, _ in clip] == list(best)
+    bad = ["predict", str(wav), "--model", "cnn6", "--window-seconds", "0"]
+    assert cli.main(bad) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--window-seconds > 0" in err

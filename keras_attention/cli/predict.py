@@ -3,6 +3,8 @@ audio files (`keras_attention.inference`, `keras_attention.viz.explain`)."""
 
 from __future__ import annotations
 
+import math
+
 from keras_attention.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -19,6 +21,13 @@ def _predict(args) -> int:
 
     registry.get_spec(args.model)
     inference.check_top_k(args.top_k)
+    seconds = args.window_seconds
+    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+        report_error(
+            "predict",
+            f"Expected --window-seconds > 0. Received: {seconds}",
+        )
+        return EXIT_USAGE
     # A bad file is reported on its own line; the others still run.
     failed = 0
     inputs = []
@@ -35,7 +44,14 @@ def _predict(args) -> int:
     )
     for path, kind in inputs:
         try:
-            batch = inference.load_input(path, kind, model, card, args.model)
+            batch = inference.load_input(
+                path,
+                kind,
+                model,
+                card,
+                args.model,
+                window_seconds=_window(args, model),
+            )
             outputs = model.predict(batch, verbose=0)
         except (ValueError, OSError) as error:
             message = inference.one_line(error)
@@ -46,7 +62,30 @@ def _predict(args) -> int:
             continue
         _, top = inference.top_classes(model, outputs, args.top_k)
         print_top(path, top)
+        if args.frames and kind == "audio":
+            _print_frames(model, card, batch, outputs, args.top_k)
     return EXIT_USAGE if failed else EXIT_OK
+
+
+def _window(args, model) -> float | None:
+    """Seconds per window of a clip: `--window-seconds`, else with
+    `--frames` the model's own clip length; None: the whole clip."""
+    if args.window_seconds is not None:
+        return args.window_seconds
+    return getattr(model, "clip_seconds", None) if args.frames else None
+
+
+def _print_frames(model, card, batch, outputs, top_k: int) -> None:
+    """The top-k of each window of a clip, with its start and end."""
+    from keras_attention import inference
+
+    seconds = batch.shape[1] / inference.audio_sample_rate(model, card)
+    print(f"  frames ({seconds:.2f} s windows):")
+    for start, end, top in inference.frame_classes(
+        model, outputs, top_k, seconds
+    ):
+        tags = ", ".join(f"{label} {score:.4f}" for _, label, score in top)
+        print(f"    {start:.2f}-{end:.2f} s: {tags}")
 
 
 def add_predict(subparsers) -> None:
@@ -54,7 +93,9 @@ def add_predict(subparsers) -> None:
         "predict",
         help="classify image or audio files",
         description=(
-            "Load a zoo model and print the top-k classes of each file. "
+            "Load a zoo model and print the top-k classes of each file "
+            "(tags, each scored on its own, for a multi-label model such "
+            "as a converted PANNs CNN). "
             "Images (PNG, JPEG, ...) go through the model's preprocessor; "
             "audio files (.wav, .flac, .ogg, .mp3) need an audio model."
         ),
@@ -63,6 +104,25 @@ def add_predict(subparsers) -> None:
     p.add_argument("--model", required=True, help="model name")
     p.add_argument("--weights", default="default", help=WEIGHTS_HELP)
     p.add_argument("--top-k", type=int, default=5)
+    p.add_argument(
+        "--frames",
+        action="store_true",
+        help=(
+            "audio: also print the top-k of every window of the clip "
+            "(frame-wise scores, for sound event detection)"
+        ),
+    )
+    p.add_argument(
+        "--window-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help=(
+            "audio: cut clips into windows of S seconds (default: the "
+            "model's input length when fixed; with --frames the model's "
+            "clip length; else the whole clip)"
+        ),
+    )
     p.set_defaults(handler=_predict)
 
 

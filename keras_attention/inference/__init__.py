@@ -9,7 +9,9 @@ predict` and `explain` (and `keras_attention.viz.explain`) run.
   `image_batch`; `audio_batch`, `audio_windows`);
 - `probabilities`, `top_classes`, `class_labels`: the model's outputs as
   class probabilities (a softmax of logits, or the head's own activation)
-  and the top-k classes.
+  and the top-k classes; `frame_classes`: the top-k of each window of an
+  audio clip (sound event detection), and `is_multi_label` for tagging
+  (sigmoid) heads.
 
 Errors about inputs, models and weights are `InferenceError` (a
 ValueError) or OSError, with a message that names the file.
@@ -52,7 +54,9 @@ from keras_attention.inference.inputs import (
 from keras_attention.inference.results import (
     check_top_k,
     class_labels,
+    frame_classes,
     head_activation,
+    is_multi_label,
     probabilities,
     top_classes,
 )
@@ -70,10 +74,12 @@ __all__ = [
     "check_top_k",
     "class_labels",
     "fixed_spatial_size",
+    "frame_classes",
     "head_activation",
     "image_batch",
     "image_channels",
     "input_kind",
+    "is_multi_label",
     "load_classifier",
     "load_input",
     "one_line",

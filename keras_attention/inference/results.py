@@ -51,15 +51,52 @@ def check_top_k(top_k: int) -> None:
         raise InferenceError(f"Expected --top-k >= 1. Received: {top_k}")
 
 
+def is_multi_label(model) -> bool:
+    """Whether the head scores each class on its own (a sigmoid: tags, as
+    PANNs' AudioSet models) rather than one distribution over them."""
+    return head_activation(model) == "sigmoid"
+
+
+def _best(probs, k: int, labels: list[str]) -> list[tuple]:
+    import numpy as np
+
+    top = np.argsort(-probs, kind="stable")[: min(k, probs.shape[-1])]
+    return [(int(i), labels[i], float(probs[i])) for i in top]
+
+
 def top_classes(
     model, outputs, k: int, labels: list[str] | None = None
 ) -> tuple:
-    """`(probs, top)`: class probabilities averaged over the batch (e.g.
-    audio windows) and the `k` best `(index, label, probability)`, most
-    probable first (ties in class order)."""
-    import numpy as np
+    """`(probs, top)`: the scores of the whole input and its `k` best
+    `(index, label, score)`, best first (ties in class order).
 
-    probs = probabilities(model, outputs).mean(axis=0)
+    Over a batch (e.g. the windows of an audio clip), class probabilities
+    are averaged; a multi-label (sigmoid) head's tags take their highest
+    score in any window, as a sound that occurs anywhere in the clip."""
+    probs = probabilities(model, outputs)
+    probs = probs.max(axis=0) if is_multi_label(model) else probs.mean(axis=0)
     labels = labels or class_labels(model, probs.shape[-1])
-    top = np.argsort(-probs, kind="stable")[: min(k, probs.shape[-1])]
-    return probs, [(int(i), labels[i], float(probs[i])) for i in top]
+    return probs, _best(probs, k, labels)
+
+
+def frame_classes(
+    model,
+    outputs,
+    k: int,
+    seconds_per_frame: float,
+    labels: list[str] | None = None,
+) -> list[tuple]:
+    """Frame-wise scores for sound event detection: one
+    `(start_s, end_s, top)` per row of `outputs` (an audio clip's
+    consecutive windows, each `seconds_per_frame` long), `top` as in
+    `top_classes`."""
+    probs = probabilities(model, outputs)
+    labels = labels or class_labels(model, probs.shape[-1])
+    return [
+        (
+            i * seconds_per_frame,
+            (i + 1) * seconds_per_frame,
+            _best(p, k, labels),
+        )
+        for i, p in enumerate(probs)
+    ]
