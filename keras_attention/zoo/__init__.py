@@ -8,7 +8,7 @@ Where the published presets and the catalog are found: see
 """
 
 from keras_attention.zoo import errors
-from keras_attention.zoo.api import info, load
+from keras_attention.zoo.api import available_feature_keys, info, load
 from keras_attention.zoo.cards import MODEL_CARD_FILE, ModelCard
 from keras_attention.zoo.errors import *  # noqa: F403 (all the zoo's errors)
 from keras_attention.zoo.registry import (
@@ -22,6 +22,7 @@ from keras_attention.zoo.registry import (
 from keras_attention.zoo.weights import resolve_weights
 
 __all__ = [
+    "available_feature_keys",
     *errors.__all__,
     "MODEL_CARD_FILE",
     "ModelCard",

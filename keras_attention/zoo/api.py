@@ -47,6 +47,7 @@ __all__ = [
     "check_preset_fits",
     "info",
     "keras_load",
+    "available_feature_keys",
     "load",
     "load_weights_file",
     "logger",
@@ -297,6 +298,10 @@ def load(
     num_classes: int | None = None,
     input_shape=None,
     sha256: str | None = None,
+    *,
+    classes: int | None = None,
+    feature_extractor: bool = False,
+    feature_keys=None,
     **overrides,
 ) -> keras.Model:
     """Returns a ready `keras.Model` from the zoo, compiled and fit-able.
@@ -338,6 +343,13 @@ def load(
             to this size (instead of the training size).
         sha256: Expected sha256 of the weights file (`model.weights.h5` of
             a preset).
+        classes: `keras.applications`' name for `num_classes` (give one
+            of them, or both equal).
+        feature_extractor: Return a model whose output is a dict of named
+            feature maps (see `keras_attention.models.features`) instead
+            of the classifier; the weights load first.
+        feature_keys: With `feature_extractor`, the keys to return (see
+            `available_feature_keys`); None for all.
         **overrides: Other builder arguments (e.g. `dropout`,
             `classifier_activation`, `dtype`); unknown names raise. With
             a preset, the head and training settings (`include_top`,
@@ -364,6 +376,36 @@ def load(
         >>> model.output_shape
         (None, 10)
     """
+    if classes is not None:
+        if num_classes is not None and classes != num_classes:
+            raise ValueError(
+                "`classes` is another name for `num_classes`: give one, or "
+                f"both equal. Received: classes={classes!r}, "
+                f"num_classes={num_classes!r}"
+            )
+        num_classes = classes
+    if feature_keys is not None and not feature_extractor:
+        raise ValueError(
+            "`feature_keys` chooses the outputs of a feature extractor: "
+            "pass `feature_extractor=True` with it."
+        )
+    model = _load(name, weights, num_classes, input_shape, sha256, overrides)
+    if not feature_extractor:
+        return model
+    from keras_attention.models.features import feature_extractor as extract
+
+    return extract(model, feature_keys)
+
+
+def available_feature_keys(name: str) -> list[str]:
+    """The feature keys `load(name, feature_extractor=True)` offers."""
+    from keras_attention.models.features import available_feature_keys as keys
+
+    return keys(get_spec(name).builder())
+
+
+def _load(name, weights, num_classes, input_shape, sha256, overrides):
+    """`load` without its aliases and feature extraction."""
     spec = get_spec(name)
     if num_classes is not None:
         num_classes = check_num_classes(num_classes)
