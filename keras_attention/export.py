@@ -20,6 +20,10 @@ What the artefact takes as input is the Keras model's own graph, as
   first. The parity check feeds the artefact `model.preprocessor(images)`
   and compares with `model.predict(images)`.
 
+Dimensions the model leaves open (`None`) stay open, except on JAX,
+where they are fixed to the checked batch's shape (32 pixels a side,
+16000 samples): build the model with the `input_shape` you will serve.
+
 `SUPPORT` is measured, not promised: tests/test_export.py exports every
 entry marked supported on its backend and checks that every other entry
 is refused with nothing left at the path; the export guide's table is
@@ -118,6 +122,7 @@ class ExportResult:
     kind: str
     max_difference: float
     output_scale: float
+    input_shape: tuple
 
 
 def _working(kind: str) -> str:
@@ -174,10 +179,11 @@ def _sample(model, kind: str):
     """A small random batch: what `predict` takes, and what the artefact
     takes (the preprocessed batch for image classifiers)."""
     rng = np.random.default_rng(0)
-    shape = tuple(32 if d is None else d for d in model.input_shape[1:])
     if kind == "audio":
+        shape = tuple(16000 if d is None else d for d in model.input_shape[1:])
         raw = rng.uniform(-1.0, 1.0, (BATCH, *shape)).astype("float32")
         return raw, raw
+    shape = tuple(32 if d is None else d for d in model.input_shape[1:])
     raw = rng.uniform(0.0, 255.0, (BATCH, *shape)).astype("float32")
     preprocessor = getattr(model, "preprocessor", None)
     if preprocessor is None:
@@ -229,8 +235,26 @@ _RUNNERS = {
 }
 
 
+def _input_signature(model, graph_input):
+    """JAX exports shapes symbolically and cannot decide the front end's
+    comparisons on a variable length: fix every dimension but the batch
+    to the checked batch's (a variable-length model then exports for that
+    length)."""
+    if keras.backend.backend() != "jax":
+        return None
+    if None not in model.input_shape[1:]:
+        return None
+    shape = (None, *graph_input.shape[1:])
+    return [keras.InputSpec(shape=shape, dtype="float32")]
+
+
 def _write_and_check(model, tmp: Path, format: str, graph_input, expected):
-    model.export(str(tmp), format=_KERAS_FORMAT[format], verbose=False)
+    model.export(
+        str(tmp),
+        format=_KERAS_FORMAT[format],
+        verbose=False,
+        input_signature=_input_signature(model, graph_input),
+    )
     actual = np.asarray(_RUNNERS[format](tmp, graph_input))
     scale = max(1.0, float(np.max(np.abs(expected))))
     if actual.shape != expected.shape:
@@ -306,4 +330,5 @@ def export(
         kind=kind,
         max_difference=difference,
         output_scale=scale,
+        input_shape=graph_input.shape,
     )
