@@ -33,6 +33,7 @@ rendered from it by docs/hooks/catalog.py.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 from pathlib import Path
 
@@ -58,6 +59,12 @@ FORMATS = ("saved_model", "tflite", "onnx")
 KINDS = ("image", "audio")
 SUFFIXES = {"saved_model": "", "tflite": ".tflite", "onnx": ".onnx"}
 TOLERANCE = 1e-4
+# The modules each format writes and reads its artefact with.
+NEEDS = {
+    "saved_model": ("tensorflow",),
+    "tflite": ("tensorflow",),
+    "onnx": ("tensorflow", "tf2onnx", "onnx", "onnxruntime"),
+}
 BATCH = 2
 
 _STFT = (
@@ -167,6 +174,12 @@ def _check_arguments(format: str, path: Path) -> None:
         )
     if not path.parent.is_dir():
         raise ExportError(f"The folder of {path} does not exist.")
+    missing = [m for m in NEEDS[format] if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ExportError(
+            f"{format} export needs {', '.join(missing)}: "
+            f"pip install {' '.join(missing)}"
+        )
 
 
 def _refuse_unsupported(format: str, kind: str) -> None:

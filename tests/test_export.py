@@ -105,6 +105,13 @@ def test_bad_arguments(models, tmp_path, fmt, path, expected):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_missing_package_is_named(models, tmp_path, monkeypatch):
+    monkeypatch.setitem(export_lib.NEEDS, "onnx", ("no_such_module_x",))
+    with pytest.raises(export_lib.ExportError, match="no_such_module_x"):
+        export_lib.export(models["image"], tmp_path / "m.onnx", "onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
 def _run(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
