@@ -68,13 +68,15 @@ def test_export_or_refuse(models, tmp_path, fmt, kind):
 
 
 WORKING = [c for c in CASES if export_lib.SUPPORT[(BACKEND, *c)] is None]
+# The audio model exports fastest.
+WORKING_AUDIO = [c for c in WORKING if c[1] == "audio"]
 
 
 # Torch exports nothing (see export.SUPPORT): the test exists where a
 # format works.
-if WORKING:
+if WORKING_AUDIO:
 
-    @pytest.mark.parametrize(("fmt", "kind"), WORKING[:1])
+    @pytest.mark.parametrize(("fmt", "kind"), WORKING_AUDIO[:1])
     def test_artefact_that_disagrees_is_deleted(
         models, tmp_path, monkeypatch, fmt, kind
     ):
