@@ -29,6 +29,7 @@ FLOORS = {
     "convert": 2,
     "zoo": 2,
     "inference": 3,
+    "export": 3,
     "viz": 3,
     "demo": 4,
     "cli": 4,

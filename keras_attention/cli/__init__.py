@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 # TensorFlow's C++ start-up logging is noise on a command line.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from keras_attention.cli import catalog, demo, predict  # noqa: E402
+from keras_attention.cli import catalog, demo, export, predict  # noqa: E402
 from keras_attention.cli.common import (  # noqa: E402
     EXIT_MISMATCH,
     EXIT_OK,
@@ -67,6 +67,7 @@ SUBCOMMANDS: dict[str, SubcommandBuilder] = {
     "demo": demo.add_demo,
     "predict": predict.add_predict,
     "explain": predict.add_explain,
+    "export": export.add_export,
 }
 
 
