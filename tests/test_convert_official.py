@@ -94,46 +94,52 @@ def test_every_key_and_every_weight_is_used_once(
     assert model.num_classes == 5
 
 
-def _layer_check(model, layer, shape, reference, wrong):
-    """Our converted `layer` against the numpy `reference`, and the
-    `wrong` variant of the formula must not pass."""
-    x = np.random.default_rng(3).standard_normal(shape).astype("float32")
-    ours = model.backbone.get_layer(layer)(x, training=False)
-    assert _relative_error(ours, reference(x)) < TOLERANCE
-    assert _relative_error(ours, wrong(x)) > 100 * TOLERANCE
-
-
-def test_cbam_layer_is_the_official_module(converted):
-    state, model = converted["cbam"]
-    key = "layer2.1.cbam"
-    _layer_check(
-        model,
+# (attention, our layer, input shape, official numpy form, its official
+# key, the wrong variant that must fail)
+LAYER_CASES = [
+    (
+        "cbam",
         "stage2_block2_attention",
         (2, 8, 8, 128),
-        lambda x: official.cbam(x, state, key),
-        lambda x: official.cbam(x, state, key, order=("mean", "max")),
-    )
-
-
-def test_bam_layer_is_the_official_module(converted):
-    state, model = converted["bam"]
-    _layer_check(
-        model,
+        official.cbam,
+        "layer2.1.cbam",
+        {"order": ("mean", "max")},
+    ),
+    (
+        "bam",
         "stage2_bam",
         (2, 12, 12, 128),
-        lambda x: official.bam(x, state, "bam2"),
-        lambda x: official.bam(x, state, "bam2", fusion="sum"),
-    )
-
-
-def test_eca_layer_is_the_official_module(converted):
-    state, model = converted["eca"]
-    _layer_check(
-        model,
+        official.bam,
+        "bam2",
+        {"fusion": "sum"},
+    ),
+    (
+        "eca",
         "stage3_block1_attention",
         (2, 4, 4, 256),
-        lambda x: official.eca(x, state, "layer3.0"),
-        lambda x: official.eca(x, state, "layer3.0", flip=True),
+        official.eca,
+        "layer3.0",
+        {"flip": True},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "attention, layer, shape, form, key, wrong",
+    LAYER_CASES,
+    ids=[c[0] for c in LAYER_CASES],
+)
+def test_attention_layers_are_the_official_modules(
+    attention, layer, shape, form, key, wrong, converted
+):
+    """Our converted layer against the numpy form of the official module;
+    the `wrong` variant of the formula must not pass."""
+    state, model = converted[attention]
+    x = np.random.default_rng(3).standard_normal(shape).astype("float32")
+    ours = model.backbone.get_layer(layer)(x, training=False)
+    assert _relative_error(ours, form(x, state, key)) < TOLERANCE
+    assert _relative_error(ours, form(x, state, key, **wrong)) > (
+        100 * TOLERANCE
     )
 
 
