@@ -30,7 +30,7 @@ FAMILY = "timm_resnet"
 
 _BLOCK = re.compile(r"^layer([1-4])\.(\d+)\.")
 # Block depths of ResNet-18/34/50/101 (bottleneck or not).
-_DEPTHS = {
+DEPTHS = {
     (False, (2, 2, 2, 2)): 18,
     (False, (3, 4, 6, 3)): 34,
     (True, (3, 4, 6, 3)): 50,
@@ -40,7 +40,7 @@ _IGNORED_SUFFIX = ".num_batches_tracked"
 _SE_REDUCTION = 16
 
 
-def _layout(state) -> dict | None:
+def resnet_layout(state) -> dict | None:
     """The naming scheme of `state`, or None when it is not a ResNet."""
     if "layer0.conv1.weight" in state and "layer1.0.conv1.weight" in state:
         return {"legacy": True, "stem": "layer0.", "head": "last_linear"}
@@ -49,7 +49,7 @@ def _layout(state) -> dict | None:
     return None
 
 
-def _blocks(state) -> tuple[int, ...]:
+def blocks_per_stage(state) -> tuple[int, ...]:
     counts = [set() for _ in range(4)]
     for key in state:
         match = _BLOCK.match(key)
@@ -70,11 +70,11 @@ def _attention(state, layout) -> str | None:
 def detect(state) -> str | None:
     """The zoo model name of a torchvision/timm ResNet state dict, or None
     when it is not one (another family, or a depth the zoo lacks)."""
-    layout = _layout(state)
+    layout = resnet_layout(state)
     if layout is None:
         return None
     bottleneck = "layer1.0.conv3.weight" in state
-    depth = _DEPTHS.get((bottleneck, _blocks(state)))
+    depth = DEPTHS.get((bottleneck, blocks_per_stage(state)))
     if depth is None:
         return None
     attention = _attention(state, layout)
@@ -125,7 +125,7 @@ def _eca_options(state) -> dict:
 
 def architecture_options(state) -> dict:
     """The builder arguments the checkpoint's architecture needs."""
-    layout = _layout(state)
+    layout = resnet_layout(state)
     bottleneck = "layer1.0.conv3.weight" in state
     options = {"padding": "torch"}
     attention = _attention(state, layout)
@@ -143,121 +143,127 @@ def architecture_options(state) -> dict:
     return options
 
 
-def _conv(w):
+def conv_kernel(w):
     return np.transpose(w, (2, 3, 1, 0))  # OIHW -> HWIO
 
 
-def _dense(w):
+def dense_kernel(w):
     return np.transpose(w.reshape(w.shape[0], -1))  # (out, in[,1,1])
 
 
-def _conv1d(w):
+def conv1d_kernel(w):
     return np.transpose(w, (2, 1, 0))  # (out, in, k) -> (k, in, out)
 
 
-def _same(w):
+def unchanged(w):
     return w
 
 
-def _batch_norm(layer, prefix) -> dict:
+def batch_norm_vars(layer, prefix) -> dict:
     return {
-        f"{prefix}.weight": (layer.gamma, _same),
-        f"{prefix}.bias": (layer.beta, _same),
-        f"{prefix}.running_mean": (layer.moving_mean, _same),
-        f"{prefix}.running_var": (layer.moving_variance, _same),
+        f"{prefix}.weight": (layer.gamma, unchanged),
+        f"{prefix}.bias": (layer.beta, unchanged),
+        f"{prefix}.running_mean": (layer.moving_mean, unchanged),
+        f"{prefix}.running_var": (layer.moving_variance, unchanged),
     }
 
 
 def _attention_vars(layer, prefix, attention) -> dict:
     if attention == "eca":
-        return {f"{prefix}.conv.weight": (layer.conv.kernel, _conv1d)}
+        return {f"{prefix}.conv.weight": (layer.conv.kernel, conv1d_kernel)}
     out = {
-        f"{prefix}.fc1.weight": (layer.reduce.kernel, _dense),
-        f"{prefix}.fc2.weight": (layer.expand.kernel, _dense),
+        f"{prefix}.fc1.weight": (layer.reduce.kernel, dense_kernel),
+        f"{prefix}.fc2.weight": (layer.expand.kernel, dense_kernel),
     }
     if layer.use_bias:
-        out[f"{prefix}.fc1.bias"] = (layer.reduce.bias, _same)
-        out[f"{prefix}.fc2.bias"] = (layer.expand.bias, _same)
+        out[f"{prefix}.fc1.bias"] = (layer.reduce.bias, unchanged)
+        out[f"{prefix}.fc2.bias"] = (layer.expand.bias, unchanged)
     return out
 
 
-def _block_vars(backbone, ours, theirs, layout, attention) -> dict:
+def _timm_attention(backbone, ours, theirs, layout) -> dict:
+    attention = backbone.attention
+    if attention is None:
+        return {}
+    se = "se_module" if layout["legacy"] else "se"
+    return _attention_vars(
+        backbone.get_layer(f"{ours}_attention"), f"{theirs}.{se}", attention
+    )
+
+
+def _block_vars(backbone, ours, theirs) -> dict:
+    """The convolutions and batch norms of block `ours` (e.g.
+    `stage1_block1`), named as torchvision's block `theirs` (`layer1.0`)."""
     out = {}
     for k in (1, 2, 3):
         try:
             conv = backbone.get_layer(f"{ours}_conv{k}")
         except ValueError:
             continue
-        out[f"{theirs}.conv{k}.weight"] = (conv.kernel, _conv)
+        out[f"{theirs}.conv{k}.weight"] = (conv.kernel, conv_kernel)
         out.update(
-            _batch_norm(backbone.get_layer(f"{ours}_bn{k}"), f"{theirs}.bn{k}")
+            batch_norm_vars(
+                backbone.get_layer(f"{ours}_bn{k}"), f"{theirs}.bn{k}"
+            )
         )
     try:
         conv = backbone.get_layer(f"{ours}_shortcut_conv")
     except ValueError:
         conv = None
     if conv is not None:
-        out[f"{theirs}.downsample.0.weight"] = (conv.kernel, _conv)
+        out[f"{theirs}.downsample.0.weight"] = (conv.kernel, conv_kernel)
         out.update(
-            _batch_norm(
+            batch_norm_vars(
                 backbone.get_layer(f"{ours}_shortcut_bn"),
                 f"{theirs}.downsample.1",
             )
         )
-    if attention is not None:
-        se = "se_module" if layout["legacy"] else "se"
-        out.update(
-            _attention_vars(
-                backbone.get_layer(f"{ours}_attention"),
-                f"{theirs}.{se}",
-                attention,
-            )
-        )
     return out
 
 
-def variable_map(model, state) -> dict:
+def variable_map(model, state, attention_vars=_timm_attention) -> dict:
     """`{checkpoint key: (our variable, transform)}` for `model` (a
-    classifier or a backbone) built for the checkpoint `state`."""
-    layout = _layout(state)
+    classifier or a backbone) built for the checkpoint `state`.
+
+    `attention_vars(backbone, ours, theirs, layout)` maps the attention of
+    block `ours` (e.g. `stage1_block1`) to the keys under `theirs`
+    (`layer1.0`); the default is timm's `se` / `se_module` naming."""
+    layout = resnet_layout(state)
     backbone = getattr(model, "backbone", model)
-    attention = backbone.attention
     stem = layout["stem"]
     out = {
-        f"{stem}conv1.weight": (backbone.get_layer("stem_conv").kernel, _conv)
+        f"{stem}conv1.weight": (
+            backbone.get_layer("stem_conv").kernel,
+            conv_kernel,
+        )
     }
-    out.update(_batch_norm(backbone.get_layer("stem_bn"), f"{stem}bn1"))
+    out.update(batch_norm_vars(backbone.get_layer("stem_bn"), f"{stem}bn1"))
     for s, blocks in enumerate(backbone.stackwise_num_blocks):
         for b in range(blocks):
-            out.update(
-                _block_vars(
-                    backbone,
-                    f"stage{s + 1}_block{b + 1}",
-                    f"layer{s + 1}.{b}",
-                    layout,
-                    attention,
-                )
-            )
+            ours, theirs = f"stage{s + 1}_block{b + 1}", f"layer{s + 1}.{b}"
+            out.update(_block_vars(backbone, ours, theirs))
+            out.update(attention_vars(backbone, ours, theirs, layout))
     head = getattr(model, "output_dense", None)
     if head is not None:
-        out[f"{layout['head']}.weight"] = (head.kernel, _dense)
-        out[f"{layout['head']}.bias"] = (head.bias, _same)
+        out[f"{layout['head']}.weight"] = (head.kernel, dense_kernel)
+        out[f"{layout['head']}.bias"] = (head.bias, unchanged)
     return out
 
 
-def assign(model, state, *, skip_prefixes=()) -> None:
+def assign(model, state, *, skip_prefixes=(), mapping=variable_map) -> None:
     """Assigns every tensor of `state` to its variable of `model`, by name.
 
     Raises `ConversionError` listing the missing, unexpected and
     mis-shaped keys; nothing is assigned then. Keys starting with one of
-    `skip_prefixes` (a head left out) are neither needed nor assigned."""
+    `skip_prefixes` (a head left out) are neither needed nor assigned.
+    `mapping(model, state)` gives the targets (see `variable_map`)."""
 
     def skipped(key):
         return any(key.startswith(prefix) for prefix in skip_prefixes)
 
     targets = {
         key: target
-        for key, target in variable_map(model, state).items()
+        for key, target in mapping(model, state).items()
         if not skipped(key)
     }
     given = {
@@ -286,7 +292,9 @@ def assign(model, state, *, skip_prefixes=()) -> None:
         variable.assign(value.astype(variable.dtype))
 
 
-def _checked_options(options: dict, kwargs: dict) -> dict:
+def checked_options(options: dict, kwargs: dict) -> dict:
+    """`kwargs` with the checkpoint's `options`; a kwarg that contradicts
+    one raises `ValueError` naming both values."""
     for key, value in options.items():
         if key in kwargs and kwargs[key] != value:
             raise ValueError(
@@ -310,8 +318,19 @@ def build(state, model_name: str, **kwargs):
         raise ConversionError(
             f"The checkpoint holds a {found}, not a {model_name}."
         )
-    layout = _layout(state)
-    options = _checked_options(architecture_options(state), kwargs)
+    options = architecture_options(state)
+    return build_converted(state, model_name, options, kwargs)
+
+
+def build_converted(
+    state, model_name: str, options: dict, kwargs: dict, mapping=variable_map
+):
+    """`IMAGE_BUILDERS[model_name]` with the checkpoint's `options` and the
+    caller's `kwargs`, its tensors assigned by `mapping`. The classifier
+    (`fc` or `last_linear`) is left out with `include_top=False` or another
+    `num_classes`."""
+    layout = resnet_layout(state)
+    options = checked_options(options, kwargs)
     head = state.get(f"{layout['head']}.weight")
     skip = ()
     if head is None or not options.get("include_top", True):
@@ -322,5 +341,5 @@ def build(state, model_name: str, **kwargs):
     if head is not None and options["num_classes"] != head.shape[0]:
         skip = (f"{layout['head']}.",)
     model = IMAGE_BUILDERS[model_name](**options)
-    assign(model, state, skip_prefixes=skip)
+    assign(model, state, skip_prefixes=skip, mapping=mapping)
     return model

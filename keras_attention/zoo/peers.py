@@ -30,8 +30,11 @@ from keras_attention.convert.errors import ConversionError
 HF_SCHEME = "hf://"
 HF_ENDPOINT_ENV = "HF_ENDPOINT"
 HF_DEFAULT_FILE = "model.safetensors"
-# The converter modules of `keras_attention.convert`, tried in order.
+# The converter modules of `keras_attention.convert`, tried in order: the
+# official CBAM/BAM/ECA code first, since its checkpoints also carry the
+# torchvision ResNet keys that `timm_resnet` recognises.
 FAMILIES = (
+    "keras_attention.convert.official",
     "keras_attention.convert.timm_resnet",
     "keras_attention.convert.panns",
 )
