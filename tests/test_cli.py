@@ -64,8 +64,12 @@ def test_list(capsys):
     assert sorted(rows) == zoo.list_models()
     assert rows["resnet50"][1:4] == ["image", "25.56", "4.09"]
     assert rows["resnet18"][1:4] == ["image", "11.69", "1.81"]
-    weights = ", ".join(zoo.published_weights("resnet18")) or "-"
-    assert " ".join(rows["resnet18"][4:]) == weights
+    # Published weights, then the named weights converted from peers.
+    weights = ", ".join([*zoo.published_weights("resnet18"), ""])
+    assert " ".join(rows["resnet18"][4:]) == f"{weights}imagenet (converted)"
+    assert " ".join(rows["cbam_resnet50"][4:]).endswith(
+        "imagenet (converted, by hand)"
+    )
 
 
 def test_list_pattern_and_task(capsys):

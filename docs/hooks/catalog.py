@@ -10,6 +10,8 @@ Placeholders in hand-written pages are replaced:
 - `<!-- ablation-tables -->`: metrics of the published model cards;
 - `<!-- benchmark:NAME -->`: tables of `benchmarks/results/NAME.json`, one
   per backend; a missing file is a warning, so the strict build fails;
+- `<!-- named-weights -->`: the converted peer weights
+  (`keras_attention/zoo/data/peer_weights.json`);
 - `<!-- figures -->`: the images in `docs/figures/`.
 """
 
@@ -110,13 +112,43 @@ def _metric_text(metrics) -> str:
 
 def _weights_cell(card: dict) -> tuple[str, str]:
     entries = card.get("weights") or {}
-    if not entries:
+    converted = card.get("converted_weights") or {}
+    if not entries and not converted:
         return "not yet published", MISSING
     names, metrics = [], []
     for weights_name, entry in entries.items():
         names.append(f"`{weights_name}` ({_dataset(entry)})")
         metrics.append(_metric_text(entry.get("metrics")))
+    for weights_name, entry in converted.items():
+        names.append(
+            f"`{weights_name}` ({_dataset(entry)}, "
+            "[converted](../guides/pretrained.md))"
+        )
+        metrics.append(_metric_text(entry.get("metrics")) + " (published)")
     return "<br>".join(names), "<br>".join(metrics)
+
+
+def named_weights_table() -> str:
+    """The converted peer weights (`keras_attention.zoo.peer_weights`)."""
+    from keras_attention.zoo import peer_weights
+
+    rows = [
+        "| model | weights | source | license | published metric "
+        "| metric source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for e in peer_weights.all_named_weights():
+        source = (
+            f"`{e['source']}`"
+            if e["source"]
+            else f"download by hand: [{e['homepage']}]({e['homepage']})"
+        )
+        metric = ", ".join(f"{k} {v:g}" for k, v in e["metrics"].items())
+        rows.append(
+            f"| `{e['model']}` | `{e['weights']}` | {source} | "
+            f"{e['license']['name']} | {metric} | {e['metric_source']} |"
+        )
+    return "\n".join(rows)
 
 
 def _attention(card: dict) -> str:
@@ -345,7 +377,23 @@ def _audio_forward_rows(report: dict) -> list[str]:
     return rows
 
 
+def _peer_parity_rows(report: dict) -> list[str]:
+    rows = [
+        "| peer model | ours | max abs diff | max relative diff "
+        "| max abs logit | argmax agree |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        rows.append(
+            f"| `{r['peer']}` | `{r['model']}` | {r['max_abs_diff']:.2g} | "
+            f"{r['max_rel_diff']:.2g} | {r['max_abs_logit']:.3g} | "
+            f"{r['argmax_agree']:.0%} |"
+        )
+    return rows
+
+
 BENCHMARKS = {
+    "peer_parity": _peer_parity_rows,
     "layer_overhead": _layer_overhead_rows,
     "resnet_forward": _resnet_forward_rows,
     "audio_forward": _audio_forward_rows,
@@ -382,6 +430,14 @@ def _read_results(name: str, directory: Path) -> dict:
 
 
 def _report_note(report: dict) -> str:
+    if "repeats" not in report:  # a parity report: no timing
+        size = report.get("image_size", MISSING)
+        return (
+            f"Input {size}×{size}, batch {report.get('batch', MISSING)}; "
+            f"Keras {report.get('keras', MISSING)}.  \n"
+            f"Machine: {report.get('machine', MISSING)}.  \n"
+            f"Command: `{report['command']}`"
+        )
     compiled = (
         "compiled with XLA (`jit_compile=True`)"
         if report.get("jit_compile")
@@ -481,6 +537,10 @@ def on_page_markdown(markdown, page, config, files):
     if "<!-- ablation-tables -->" in markdown:
         markdown = markdown.replace(
             "<!-- ablation-tables -->", ablation_tables(cards)
+        )
+    if "<!-- named-weights -->" in markdown:
+        markdown = markdown.replace(
+            "<!-- named-weights -->", named_weights_table()
         )
     if "<!-- figures -->" in markdown:
         page_dir = os.path.dirname(page.file.src_uri)

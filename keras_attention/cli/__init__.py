@@ -9,6 +9,7 @@
                             [--top-k 5]
     keras-attention explain FILE --model NAME [--out FIG.png] [--weights W]
                             [--class-index I] [--top-k 3] [--layer L]
+    keras-attention convert SOURCE --model NAME --out DIR
 
 A thin layer over the library: each command parses its arguments, calls
 the library (`keras_attention.zoo`, `keras_attention.inference`,
@@ -38,7 +39,13 @@ from collections.abc import Callable, Sequence
 # TensorFlow's C++ start-up logging is noise on a command line.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from keras_attention.cli import catalog, demo, export, predict  # noqa: E402
+from keras_attention.cli import (  # noqa: E402
+    catalog,
+    convert,
+    demo,
+    export,
+    predict,
+)
 from keras_attention.cli.common import (  # noqa: E402
     EXIT_MISMATCH,
     EXIT_OK,
@@ -68,6 +75,7 @@ SUBCOMMANDS: dict[str, SubcommandBuilder] = {
     "predict": predict.add_predict,
     "explain": predict.add_explain,
     "export": export.add_export,
+    "convert": convert.add_convert,
 }
 
 

@@ -34,6 +34,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 def _list(args) -> int:
     from keras_attention.zoo import registry
+    from keras_attention.zoo.peer_weights import named_weights
 
     names = registry.list_models(
         args.pattern,
@@ -44,14 +45,22 @@ def _list(args) -> int:
     for name in names:
         spec = registry.get_spec(name)
         entry = registry.catalog_entry(name)
-        weights = ", ".join(registry.published_weights(name)) or "-"
+        weights = ", ".join(
+            [
+                *registry.published_weights(name),
+                *(
+                    f"{w} (converted{', by hand' if e.get('manual') else ''})"
+                    for w, e in named_weights(name).items()
+                ),
+            ]
+        )
         rows.append(
             [
                 name,
                 spec.task,
                 _millions(entry.get("trainable_params")),
                 _giga(entry.get("macs")),
-                weights,
+                weights or "-",
             ]
         )
     if args.json:
@@ -188,7 +197,16 @@ def _format_card(card: dict) -> str:
         rows = _weights_summary(entry)
         width = max((len(k) for k, _ in rows), default=0)
         lines += [f"    {k.ljust(width)}  {v}" for k, v in rows]
-    if weights:
+    for weights_name, entry in (card.get("converted_weights") or {}).items():
+        lines.append(f"  weights {weights_name!r} (converted from a peer):")
+        rows = [
+            ("source", entry["source"] or f"by hand: {entry['homepage']}"),
+            *_weights_summary(entry),
+            ("metric source", entry["metric_source"]),
+        ]
+        width = max(len(k) for k, _ in rows)
+        lines += [f"    {k.ljust(width)}  {v}" for k, v in rows]
+    if weights or card.get("converted_weights"):
         lines.append(
             f"  (whole model cards: {PROG} info {card['name']} --json)"
         )

@@ -15,7 +15,7 @@ import keras
 import keras_hub
 
 from keras_attention.models.resnet import check_num_classes
-from keras_attention.zoo import download, errors, peers
+from keras_attention.zoo import download, errors, peer_weights, peers
 from keras_attention.zoo.arguments import (
     BACKBONE_OPTIONS,
     TASK_OPTIONS,
@@ -65,7 +65,11 @@ def info(name: str) -> dict:
     (`params`, `trainable_params`, `macs`; MACs of conv and dense layers,
     the papers' "FLOPs"), and `weights`: one entry per published weights
     file with its dataset, metrics, license, files (size, sha256),
-    preprocessing and provenance.
+    preprocessing and provenance; and `converted_weights`: the named
+    weights converted from peers' public checkpoints
+    (`keras_attention.zoo.peer_weights`, e.g. "imagenet"), each with
+    `converted: True`, its source, license, published metric and
+    preprocessing.
 
     Examples:
         >>> info("cbam_resnet18")["attention"]
@@ -85,6 +89,10 @@ def info(name: str) -> dict:
     card.update(catalog_entry(name))
     card["default_weights"] = default_weights(name)
     card["weights"] = published_weights(name)
+    card["converted_weights"] = {
+        weights: peer_weights.card_entry(entry)
+        for weights, entry in peer_weights.named_weights(name).items()
+    }
     return card
 
 
@@ -321,6 +329,10 @@ def load(
               (`$KERAS_ATTENTION_ZOO`, see `keras_attention.zoo.registry`);
             - `None`: random initialisation;
             - the name of a published weights entry (see `info(name)`);
+            - the name of converted peer weights (`info(name)
+              ["converted_weights"]`, e.g. "imagenet", "audioset"):
+              downloaded, converted and cached on first use, offline
+              after that (see `keras_attention.zoo.peer_weights`);
             - a local keras-hub preset directory;
             - a local `.weights.h5` file for this architecture;
             - a torchvision or timm checkpoint (`.safetensors`, `.pth`),

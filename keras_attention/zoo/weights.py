@@ -14,7 +14,7 @@ from pathlib import Path
 
 import keras
 
-from keras_attention.zoo import download, peers
+from keras_attention.zoo import download, peer_weights, peers
 from keras_attention.zoo.cards import MODEL_CARD_FILE, ModelCard
 from keras_attention.zoo.locations import no_zoo_hint, zoo_dir
 from keras_attention.zoo.registry import (
@@ -118,7 +118,9 @@ def resolve_weights(
             name, a preset folder, a `.weights.h5` file, or an
             `https://`, `http://` or `file://` URL of either; or a peer's
             checkpoint (`keras_attention.zoo.peers`): a `.safetensors` or
-            `.pth` file, a URL of one, or `hf://org/repo`.
+            `.pth` file, a URL of one, or `hf://org/repo`; or the name of
+            converted peer weights (`keras_attention.zoo.peer_weights`,
+            e.g. "imagenet"), converted and cached on first use.
         sha256: Expected sha256 of the weights file.
 
     Raises:
@@ -149,6 +151,8 @@ def resolve_weights(
             entries[weights]["path"], sha256s=pins, manifest=MODEL_CARD_FILE
         )
         return Path(path), entries[weights]
+    if weights in peer_weights.named_weights(name):
+        return peer_weights.resolve(name, weights)
     if peers.is_checkpoint_source(weights):
         return peers.fetch_checkpoint(weights, sha256), {}
     if weights.startswith(URL_SCHEMES):
@@ -166,7 +170,10 @@ def resolve_weights(
         return Path(path), _local_card(Path(path))
     path = Path(weights).expanduser()
     if not path.exists():
-        available = ", ".join(entries) or "none published"
+        available = (
+            ", ".join([*entries, *peer_weights.named_weights(name)])
+            or "none published"
+        )
         raise ValueError(
             f"Unknown weights {weights!r} for {name!r}: neither a "
             f"published entry (available: {available}), nor an existing "
