@@ -83,7 +83,7 @@ def _soundfile():
     except ImportError as err:  # pragma: no cover - depends on the env
         raise ImportError(
             "keras_attention.audio needs `soundfile` and `scipy`: "
-            "pip install 'keras-attention[audio]'"
+            "pip install 'keras-attention-zoo[audio]'"
         ) from err
     return soundfile
 

@@ -94,7 +94,7 @@ def audio_batch(path, model, card: dict, name: str, window_seconds=None):
     except ImportError as error:
         raise InferenceError(
             "Reading audio needs the `audio` extra: pip install "
-            f"'keras-attention[audio]' ({error})."
+            f"'keras-attention-zoo[audio]' ({error})."
         ) from error
     try:
         waveform = load_audio(path, sample_rate=rate)

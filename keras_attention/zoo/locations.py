@@ -35,7 +35,7 @@ from pathlib import Path
 
 ZOO_ENV_VAR = "KERAS_ATTENTION_ZOO"
 CATALOG_FILE = "catalog.json"
-DISTRIBUTION = "keras-attention"
+DISTRIBUTION = "keras-attention-zoo"
 
 
 def _checkout_of(record) -> Path | None:
