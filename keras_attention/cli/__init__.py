@@ -4,6 +4,7 @@
     keras-attention list [PATTERN] [--task image|audio] [--pretrained]
     keras-attention info NAME [--json]
     keras-attention catalog --write | --check [NAME ...]
+    keras-attention download [NAME ...]
     keras-attention demo [ARGS ...]
     keras-attention predict FILE [FILE ...] --model NAME [--weights W]
                             [--top-k 5]
@@ -14,7 +15,7 @@ A thin layer over the library: each command parses its arguments, calls
 the library (`keras_attention.zoo`, `keras_attention.inference`,
 `keras_attention.viz.explain`, `keras_attention.demo`) and prints. One
 module per command group holds its parsers and handlers: `catalog` (list,
-info, catalog), `predict` (predict, explain), `demo`.
+info, catalog), `download`, `predict` (predict, explain), `demo`.
 
 Subcommands are registered in `SUBCOMMANDS`: a name mapped to a function
 that receives the argparse sub-parsers object, adds its parser and sets
@@ -38,7 +39,12 @@ from collections.abc import Callable, Sequence
 # TensorFlow's C++ start-up logging is noise on a command line.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from keras_attention.cli import catalog, demo, predict  # noqa: E402
+from keras_attention.cli import (  # noqa: E402
+    catalog,
+    demo,
+    download,
+    predict,
+)
 from keras_attention.cli.common import (  # noqa: E402
     EXIT_MISMATCH,
     EXIT_OK,
@@ -64,6 +70,7 @@ SUBCOMMANDS: dict[str, SubcommandBuilder] = {
     "list": catalog.add_list,
     "info": catalog.add_info,
     "catalog": catalog.add_catalog,
+    "download": download.add_download,
     "demo": demo.add_demo,
     "predict": predict.add_predict,
     "explain": predict.add_explain,

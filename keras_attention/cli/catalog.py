@@ -142,6 +142,8 @@ def _weights_summary(entry: dict) -> list[tuple[str, str]]:
         rows.append(("files", f"{len(files)} ({total / 1e6:.1f} MB)"))
     if entry.get("path"):
         rows.append(("path", entry["path"]))
+    elif "url" in entry:
+        rows.append(("url", entry["url"] or "none (downloads are off)"))
     return rows
 
 
