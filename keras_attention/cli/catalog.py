@@ -33,25 +33,30 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def _list(args) -> int:
-    from keras_attention.zoo import registry
+    # Data only (the package's catalog, the zoo folder's or the package's
+    # preset cards): `list` answers without importing Keras or a backend.
+    import fnmatch
 
-    names = registry.list_models(
-        args.pattern,
-        pretrained=True if args.pretrained else None,
-        task=args.task,
-    )
+    from keras_attention.zoo import locations
+
+    counts = locations.read_catalog()
     rows = []
-    for name in names:
-        spec = registry.get_spec(name)
-        entry = registry.catalog_entry(name)
-        weights = ", ".join(registry.published_weights(name)) or "-"
+    for name, known in sorted(locations.package_catalog().items()):
+        if args.pattern and not fnmatch.fnmatch(name, args.pattern):
+            continue
+        if args.task and known.get("task") != args.task:
+            continue
+        published = locations.published_weight_names(name)
+        if args.pretrained and not published:
+            continue
+        entry = counts.get(name, {})
         rows.append(
             [
                 name,
-                spec.task,
+                known.get("task", "?"),
                 _millions(entry.get("trainable_params")),
                 _giga(entry.get("macs")),
-                weights,
+                ", ".join(published) or "-",
             ]
         )
     if args.json:

@@ -156,6 +156,28 @@ def read_presets() -> dict[str, dict[str, dict]]:
     return json.loads(json.dumps(_read_presets()))
 
 
+def package_catalog() -> dict[str, dict]:
+    """The catalog that ships in the package: one entry per model the
+    library registers (with its `task`), whatever `$KERAS_ATTENTION_ZOO`
+    says."""
+    return read_catalog(_package_data(CATALOG_FILE))
+
+
+def published_weight_names(model: str) -> list[str]:
+    """The names of the published weights of `model`, default first, read
+    as data (no Keras): from the zoo folder, else the package's index.
+    `registry.published_weights` gives the whole entries."""
+    root = zoo_dir()
+    if root is None:
+        cards = {w: p["card"] for w, p in read_presets().get(model, {}).items()}
+    else:
+        cards = {
+            path.parent.name: json.loads(path.read_text())
+            for path in sorted((root / model).glob("*/model_card.json"))
+        }
+    return sorted(cards, key=lambda w: not cards[w].get("default"))
+
+
 def catalog_path() -> Path:
     """The catalog file: `$KERAS_ATTENTION_ZOO/catalog.json` when that is
     set, else the one in the package (`keras_attention/zoo/data/`)."""
