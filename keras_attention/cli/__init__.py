@@ -119,9 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.handler(args) or EXIT_OK)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, ImportError) as error:
         # InferenceError, the zoo's WeightsIntegrityError (a ValueError)
         # and WeightsDownloadError (an OSError), h5py's and Pillow's
-        # OSErrors, FileNotFoundError, PermissionError...
+        # OSErrors, FileNotFoundError, PermissionError, and a missing
+        # optional extra (ImportError naming the `pip install`)...
         report_error(args.command, error)
         return EXIT_USAGE

@@ -95,7 +95,7 @@ def audio_batch(path, model, card: dict, name: str, window_seconds=None):
         raise InferenceError(
             "Reading audio needs the `audio` extra: pip install "
             f"'keras-attention-zoo[audio]' ({error})."
-        ) from error
+        ) from None
     try:
         waveform = load_audio(path, sample_rate=rate)
     except (OSError, ValueError) as error:
