@@ -72,6 +72,8 @@ def test_wheel_in_a_fresh_venv_downloads_checks_and_caches(tmp_path, server):
     wheel = _build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     assert "keras_attention/zoo/data/presets.json" in names
+    assert "keras_attention/data/samples/fashion_mnist_sample.npz" in names
+    assert "keras_attention/data/samples/instruments/demo_clips.csv" in names
     assert not any(n.endswith(".weights.h5") for n in names)
     env = _fresh_venv(tmp_path, wheel)
     serve_folder(server, ROOT / "zoo" / MODEL, f"/zoo/{MODEL}")
@@ -149,3 +151,17 @@ def _clean_env():
     import os
 
     return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+def test_the_packaged_presets_index_is_what_zoo_holds():
+    import importlib.util
+
+    from keras_attention.zoo import locations
+
+    spec = importlib.util.spec_from_file_location(
+        "make_presets_index", ROOT / "tools" / "make_presets_index.py"
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert locations.read_presets() == tool.presets_index(ROOT / "zoo")
+    assert tool.main(["--check"]) == 0
