@@ -3,7 +3,8 @@
 1. loads `cbam_resnet18` with its published Fashion-MNIST weights
    (`keras_attention.zoo.load("cbam_resnet18")`, no network);
 2. predicts the bundled sample of Fashion-MNIST test images
-   (`zoo/samples/fashion_mnist_sample.npz`) and reports its accuracy;
+   (`keras_attention/data/samples/fashion_mnist_sample.npz`) and reports
+   its accuracy;
 3. fine-tunes a new 5-class head (`zoo.load(..., num_classes=5)`) with
    `model.fit` on part of a 5-class subset of the sample, and reports the
    accuracy on the rest before and after;
@@ -11,13 +12,13 @@
    reloaded predictions equal the original ones;
 5. writes a figure: sample images with true and predicted labels;
 6. loads the pretrained audio model `cbam_cnn10` (waveform in) and names
-   the instrument family of the bundled clips (`zoo/samples/instruments/`,
-   notes of a soundfont held out from its training).
+   the instrument family of the bundled clips
+   (`keras_attention/data/samples/instruments/`, notes of a soundfont held
+   out from its training).
 
 Without published weights it says so and falls back to random
-initialisation (the numbers are then chance level). The samples are read
-from the zoo folder (`keras_attention.zoo.zoo_dir()`: a source checkout's
-`zoo/`, or `$KERAS_ATTENTION_ZOO`).
+initialisation (the numbers are then chance level). The samples ship in
+the package (`keras_attention.data`).
 
 Run: `keras-attention demo [--out DIR] [--epochs N] [--seed S]` (`make
 demo`), or `python -m keras_attention.demo`.
@@ -40,18 +41,18 @@ FINE_TUNE_TRAIN_PER_CLASS = 20
 
 
 def sample_path() -> Path:
-    """The bundled Fashion-MNIST sample, in the zoo folder
-    (`keras_attention.zoo.zoo_dir()`)."""
-    from keras_attention import zoo
+    """The bundled Fashion-MNIST sample, in the package
+    (`keras_attention.data`)."""
+    from keras_attention.data import samples_dir
 
-    return zoo.zoo_dir() / "samples" / "fashion_mnist_sample.npz"
+    return samples_dir() / "fashion_mnist_sample.npz"
 
 
 def clips_dir() -> Path:
-    """The folder of the bundled instrument clips, in the zoo folder."""
-    from keras_attention import zoo
+    """The folder of the bundled instrument clips, in the package."""
+    from keras_attention.data import samples_dir
 
-    return zoo.zoo_dir() / "samples" / "instruments"
+    return samples_dir() / "instruments"
 
 
 def _shown(path: Path) -> Path:

@@ -154,11 +154,11 @@ def test_catalog_check_and_write(capsys, tmp_path, monkeypatch):
 def test_demo(capsys, tmp_path, monkeypatch):
     from keras_attention import demo
 
-    # A zoo folder without the bundled sample: one line naming it.
-    monkeypatch.setenv("KERAS_ATTENTION_ZOO", str(tmp_path))
+    # Without the bundled sample: one line naming it.
+    missing = tmp_path / "samples" / "fashion_mnist_sample.npz"
+    monkeypatch.setattr(demo, "sample_path", lambda: missing)
     code, _, err = _run(capsys, "demo")
     assert code == 2
-    missing = tmp_path / "samples" / "fashion_mnist_sample.npz"
     assert f"The bundled sample {missing} is missing" in err
     assert len(err.strip().splitlines()) == 1
     # The command calls the library's demo with every argument after it.
@@ -326,7 +326,9 @@ def test_predict_accepts_aiff(capsys, tmp_path):
 # --------------------------------------------------------------- explain
 
 ROOT = Path(__file__).resolve().parents[1]
-FASHION_SAMPLE = ROOT / "zoo" / "samples" / "fashion_mnist_sample.npz"
+FASHION_SAMPLE = (
+    ROOT / "keras_attention" / "data" / "samples" / "fashion_mnist_sample.npz"
+)
 
 
 def _spy_on_load(monkeypatch) -> list:

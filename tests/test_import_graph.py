@@ -3,7 +3,7 @@ a lower floor to a higher one. Read from the source with `ast`, so lazy
 imports inside functions count too.
 
 Floors, lowest first (a module may import its own floor and those below):
-    0. `version`, `atomic`, `flops`, `layers`: the building blocks;
+    0. `version`, `atomic`, `flops`, `layers`, `data`: the building blocks;
     1. `models`, `audio`: model families, audio I/O and datasets;
     2. `zoo`, `convert`: the registry, loading, the cache and the
        converters from peers' checkpoints;
@@ -24,6 +24,7 @@ FLOORS = {
     "atomic": 0,
     "flops": 0,
     "layers": 0,
+    "data": 0,
     "models": 1,
     "audio": 1,
     "convert": 2,

@@ -41,7 +41,7 @@ from training import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_DIR = REPO / "zoo" / "samples" / "instruments"
+SAMPLE_DIR = REPO / "keras_attention" / "data" / "samples" / "instruments"
 
 
 @pytest.fixture(autouse=True)

@@ -45,7 +45,9 @@ from training import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "zoo" / "samples" / "fashion_mnist_sample.npz"
+SAMPLE = (
+    REPO / "keras_attention" / "data" / "samples" / "fashion_mnist_sample.npz"
+)
 FLOOR_MARGIN = 0.10  # sample accuracy may sit this far below the card's
 
 

@@ -243,15 +243,40 @@ def test_one_attention_table():
     assert ATTENTION_INFO[None].label == "no attention"
 
 
-def test_without_a_zoo_folder_default_weights_raise(monkeypatch):
+def test_without_a_zoo_folder_the_package_index_lists_the_presets(
+    monkeypatch,
+):
+    from helpers.published import published_cards
+
     from keras_attention.zoo import locations
 
     monkeypatch.delenv("KERAS_ATTENTION_ZOO", raising=False)
+    monkeypatch.setenv("KERAS_ATTENTION_WEIGHTS_URL", "")
     monkeypatch.setattr(locations, "_editable_checkout", lambda: None)
     assert zoo.zoo_dir() is None
-    assert zoo.list_models(pretrained=True) == []
-    with pytest.raises(ValueError, match="KERAS_ATTENTION_ZOO"):
+    # An installed wheel lists what zoo/ publishes, from the package.
+    assert zoo.list_models(pretrained=True) == sorted(
+        {model for model, _ in published_cards()}
+    )
+    entry = zoo.published_weights("cbam_resnet18")["fashion_mnist"]
+    assert entry["url"] is None and "path" not in entry
+    assert "model_card.json" in entry["files"]
+    # Downloads off: one error saying how to get the weights, never a
+    # random model in their place.
+    with pytest.raises(zoo.WeightsUnavailableError) as info:
         zoo.load("cbam_resnet18")
+    for hint in (
+        "keras-attention download cbam_resnet18",
+        "KERAS_ATTENTION_WEIGHTS_URL",
+        "KERAS_ATTENTION_ZOO",
+        "weights=None",
+    ):
+        assert hint in str(info.value)
+    monkeypatch.setenv("KERAS_ATTENTION_WEIGHTS_URL", "https://x.test/z/")
+    url = zoo.published_weights("cbam_resnet18")["fashion_mnist"]["url"]
+    assert url == "https://x.test/z/cbam_resnet18/fashion_mnist/"
+    monkeypatch.delenv("KERAS_ATTENTION_WEIGHTS_URL")
+    assert locations.weights_base_url() == locations.WEIGHTS_URL
     # The catalog ships in the package.
     assert zoo.info("resnet18")["trainable_params"] == 11_689_512
     assert zoo.load("resnet18", weights=None, input_shape=(32, 32, 3))

@@ -9,8 +9,9 @@ full test set on raw [0, 255] images (the preset's own preprocessor resizes,
 repeats grayscale to RGB and normalises), and writes into `model_card.json`:
 
 - `metrics`: test accuracy and loss, per-class accuracy, accuracy on the
-  bundled sample (`zoo/samples/fashion_mnist_sample.npz`, or the demo
-  clips in `zoo/samples/instruments/`), the command and backend that
+  bundled sample (`keras_attention/data/samples/fashion_mnist_sample.npz`,
+  or the demo clips in `keras_attention/data/samples/instruments/`), the
+  command and backend that
   computed them. Audio presets are evaluated on every test set of their
   dataset (`test_sets`; the instrument dataset has two: held-out
   instruments and a held-out soundfont lineage) on clips of the card's
@@ -38,7 +39,7 @@ import numpy as np
 
 from training import audio_data, image_data, publish
 
-SAMPLES = publish.REPO_ROOT / "zoo" / "samples"
+SAMPLES = publish.REPO_ROOT / "keras_attention" / "data" / "samples"
 SAMPLE_FILES = {
     "fashion_mnist": SAMPLES / "fashion_mnist_sample.npz",
     "instruments": SAMPLES / "instruments",

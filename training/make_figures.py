@@ -2,7 +2,7 @@
 
 Image part, from the published Fashion-MNIST presets
 (`zoo/<model>/fashion_mnist/`) and the bundled sample
-`zoo/samples/fashion_mnist_sample.npz`:
+`keras_attention/data/samples/fashion_mnist_sample.npz`:
     gradcam_fashion_mnist.png: Grad-CAM of every model on a few test
         images of different classes, with each model's predictions;
     explain_<model>_fashion_mnist.png: `keras-attention explain` figures
@@ -11,7 +11,7 @@ Image part, from the published Fashion-MNIST presets
 
 Audio part, from the published instrument presets
 (`zoo/<model>/instruments/`) and the demo clips in
-`zoo/samples/instruments/`:
+`keras_attention/data/samples/instruments/`:
     explain_<model>_<clip>.png: the clip's log-mel spectrogram with the
         Grad-CAM heatmap and the spatial masks (time in s, frequency in Hz),
         as `keras-attention explain` draws it; `--num-clips` clips of
@@ -40,8 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from training.image_data import FASHION_MNIST_CLASSES  # noqa: E402
 
-SAMPLE = ROOT / "zoo" / "samples" / "fashion_mnist_sample.npz"
-CLIPS = ROOT / "zoo" / "samples" / "instruments"
+SAMPLE = (
+    ROOT / "keras_attention" / "data" / "samples" / "fashion_mnist_sample.npz"
+)
+CLIPS = ROOT / "keras_attention" / "data" / "samples" / "instruments"
 DEFAULT_MODELS = ("cbam_resnet18", "bam_resnet18", "se_resnet18")
 DEFAULT_AUDIO_MODELS = ("cbam_cnn10", "bam_cnn10", "se_cnn10")
 IMAGE_DATASET = "fashion_mnist"

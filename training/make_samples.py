@@ -4,9 +4,9 @@
 
 Takes the first `--per-class` images of each class from the Fashion-MNIST
 TEST files (t10k, in file order: deterministic) and writes
-`zoo/samples/fashion_mnist_sample.npz` with `images` (uint8, n x 28 x 28
-x 1, raw [0, 255]), `labels` (int32), `indices` (positions in the t10k
-files) and `class_names`. Fashion-MNIST is MIT-licensed
+`keras_attention/data/samples/fashion_mnist_sample.npz` with `images`
+(uint8, n x 28 x 28 x 1, raw [0, 255]), `labels` (int32), `indices`
+(positions in the t10k files) and `class_names`. Fashion-MNIST is MIT-licensed
 (https://github.com/zalandoresearch/fashion-mnist).
 """
 
@@ -20,7 +20,13 @@ import numpy as np
 
 from training import image_data, publish
 
-DEFAULT_OUT = publish.REPO_ROOT / "zoo" / "samples" / "fashion_mnist_sample.npz"
+DEFAULT_OUT = (
+    publish.REPO_ROOT
+    / "keras_attention"
+    / "data"
+    / "samples"
+    / "fashion_mnist_sample.npz"
+)
 MAX_BYTES = 300 * 1024
 
 

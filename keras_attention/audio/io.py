@@ -83,8 +83,8 @@ def _soundfile():
     except ImportError as err:  # pragma: no cover - depends on the env
         raise ImportError(
             "keras_attention.audio needs `soundfile` and `scipy`: "
-            "pip install 'keras-attention[audio]'"
-        ) from err
+            f"pip install 'keras-attention-zoo[audio]' ({err})"
+        ) from None
     return soundfile
 
 

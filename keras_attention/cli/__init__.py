@@ -4,6 +4,7 @@
     keras-attention list [PATTERN] [--task image|audio] [--pretrained]
     keras-attention info NAME [--json]
     keras-attention catalog --write | --check [NAME ...]
+    keras-attention download [NAME ...]
     keras-attention demo [ARGS ...]
     keras-attention predict FILE [FILE ...] --model NAME [--weights W]
                             [--top-k 5]
@@ -15,7 +16,7 @@ A thin layer over the library: each command parses its arguments, calls
 the library (`keras_attention.zoo`, `keras_attention.inference`,
 `keras_attention.viz.explain`, `keras_attention.demo`) and prints. One
 module per command group holds its parsers and handlers: `catalog` (list,
-info, catalog), `predict` (predict, explain), `demo`.
+info, catalog), `download`, `predict` (predict, explain), `demo`.
 
 Subcommands are registered in `SUBCOMMANDS`: a name mapped to a function
 that receives the argparse sub-parsers object, adds its parser and sets
@@ -43,6 +44,7 @@ from keras_attention.cli import (  # noqa: E402
     catalog,
     convert,
     demo,
+    download,
     export,
     predict,
 )
@@ -71,6 +73,7 @@ SUBCOMMANDS: dict[str, SubcommandBuilder] = {
     "list": catalog.add_list,
     "info": catalog.add_info,
     "catalog": catalog.add_catalog,
+    "download": download.add_download,
     "demo": demo.add_demo,
     "predict": predict.add_predict,
     "explain": predict.add_explain,
@@ -121,9 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.handler(args) or EXIT_OK)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, ImportError) as error:
         # InferenceError, the zoo's WeightsIntegrityError (a ValueError)
         # and WeightsDownloadError (an OSError), h5py's and Pillow's
-        # OSErrors, FileNotFoundError, PermissionError...
+        # OSErrors, FileNotFoundError, PermissionError, and a missing
+        # optional extra (ImportError naming the `pip install`)...
         report_error(args.command, error)
         return EXIT_USAGE

@@ -32,35 +32,53 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _list(args) -> int:
-    from keras_attention.zoo import registry
-    from keras_attention.zoo.peer_weights import named_weights
+def _converted_weight_names() -> dict[str, list[str]]:
+    """Model -> its named peer weights, as `list` shows them ("imagenet
+    (converted)"), read from the registry's data file alone."""
+    import importlib.resources
 
-    names = registry.list_models(
-        args.pattern,
-        pretrained=True if args.pretrained else None,
-        task=args.task,
+    text = (
+        importlib.resources.files("keras_attention.zoo")
+        .joinpath("data", "peer_weights.json")
+        .read_text()
     )
-    rows = []
-    for name in names:
-        spec = registry.get_spec(name)
-        entry = registry.catalog_entry(name)
-        weights = ", ".join(
-            [
-                *registry.published_weights(name),
-                *(
-                    f"{w} (converted{', by hand' if e.get('manual') else ''})"
-                    for w, e in named_weights(name).items()
-                ),
-            ]
+    found: dict[str, list[str]] = {}
+    for entry in json.loads(text)["weights"]:
+        how = "converted, by hand" if entry.get("manual") else "converted"
+        found.setdefault(entry["model"], []).append(
+            f"{entry['weights']} ({how})"
         )
+    return found
+
+
+def _list(args) -> int:
+    # Data only (the package's catalog, the zoo folder's or the package's
+    # preset cards, the converted weights' registry): `list` answers
+    # without importing Keras or a backend.
+    import fnmatch
+
+    from keras_attention.zoo import locations
+
+    counts = locations.read_catalog()
+    converted = _converted_weight_names()
+    rows = []
+    for name, known in sorted(locations.package_catalog().items()):
+        if args.pattern and not fnmatch.fnmatch(name, args.pattern):
+            continue
+        if args.task and known.get("task") != args.task:
+            continue
+        published = locations.published_weight_names(name)
+        published += converted.get(name, [])
+        if args.pretrained and not published:
+            continue
+        entry = counts.get(name, {})
         rows.append(
             [
                 name,
-                spec.task,
+                known.get("task", "?"),
                 _millions(entry.get("trainable_params")),
                 _giga(entry.get("macs")),
-                weights or "-",
+                ", ".join(published) or "-",
             ]
         )
     if args.json:
@@ -151,6 +169,8 @@ def _weights_summary(entry: dict) -> list[tuple[str, str]]:
         rows.append(("files", f"{len(files)} ({total / 1e6:.1f} MB)"))
     if entry.get("path"):
         rows.append(("path", entry["path"]))
+    elif "url" in entry:
+        rows.append(("url", entry["url"] or "none (downloads are off)"))
     return rows
 
 

@@ -19,7 +19,7 @@ def add_demo(subparsers) -> None:
         "demo",
         help=(
             "pretrained cbam_resnet18 and cbam_cnn10 offline: evaluate, "
-            "fine-tune, save and reload (needs the zoo folder's samples)"
+            "fine-tune, save and reload, on the samples in the package"
         ),
         add_help=False,
     )

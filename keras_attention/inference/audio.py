@@ -94,8 +94,8 @@ def audio_batch(path, model, card: dict, name: str, window_seconds=None):
     except ImportError as error:
         raise InferenceError(
             "Reading audio needs the `audio` extra: pip install "
-            f"'keras-attention[audio]' ({error})."
-        ) from error
+            f"'keras-attention-zoo[audio]' ({error})."
+        ) from None
     try:
         waveform = load_audio(path, sample_rate=rate)
     except (OSError, ValueError) as error:

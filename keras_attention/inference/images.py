@@ -14,6 +14,19 @@ IMAGE_ERRORS = (OSError, ValueError, SyntaxError, EOFError)
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
+def _pil_image():
+    """Pillow's `Image` module, or an `InferenceError` naming the extra
+    that installs it."""
+    try:
+        from PIL import Image
+    except ImportError as error:
+        raise InferenceError(
+            "Reading images needs Pillow: pip install "
+            f"'keras-attention-zoo[viz]' ({error})."
+        ) from None
+    return Image
+
+
 def _bit_depth_scale(image):
     """An 8-bit "L" image from a 16-bit ("I;16*"), 32-bit ("I") or float
     ("F") one: values scaled from their bit depth's range to 0..255."""
@@ -75,8 +88,8 @@ def read_image(path, channels: int = 3, size=None, max_size=None):
         InferenceError: the file cannot be decoded (the message names it).
     """
     import numpy as np
-    from PIL import Image
 
+    Image = _pil_image()
     try:
         with Image.open(path) as opened:
             if max_size and not size:

@@ -16,6 +16,7 @@ from keras_attention.models.audio_backbone import (
     AudioCNNBackbone,
     AudioResNetBackbone,
 )
+from keras_attention.models.heads import restore_head_config
 
 
 @keras.saving.register_keras_serializable(package="keras_attention")
@@ -177,6 +178,10 @@ class AudioClassifier(keras_hub.models.Task):
             }
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        return super().from_config(restore_head_config(config))
 
     def compile(
         self,

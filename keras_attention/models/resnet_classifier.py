@@ -6,6 +6,7 @@ import keras
 import keras_hub
 from keras import ops
 
+from keras_attention.models.heads import restore_head_config
 from keras_attention.models.resnet_backbone import AttentionResNetBackbone
 
 
@@ -134,3 +135,7 @@ class AttentionResNetImageClassifier(keras_hub.models.ImageClassifier):
         config = super().get_config()
         config["class_names"] = self.class_names
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        return super().from_config(restore_head_config(config))

@@ -1,38 +1,55 @@
 """The model zoo: `load`, `list_models`, `info`.
 
 Where the published presets and the catalog are found: see
-`keras_attention.zoo.registry` (and `.locations`).
+`keras_attention.zoo.registry` (and `.locations`). The names below load on
+first use, so the data-only modules (`locations`, `cards`, the download
+layer) import without Keras: the command line's `list` uses them.
 
 >>> import keras_attention
 >>> model = keras_attention.zoo.load("cbam_resnet18")  # doctest: +SKIP
 """
 
+import importlib
+import importlib.util
+
 from keras_attention.zoo import errors
-from keras_attention.zoo.api import available_feature_keys, info, load
 from keras_attention.zoo.cards import MODEL_CARD_FILE, ModelCard
 from keras_attention.zoo.errors import *  # noqa: F403 (all the zoo's errors)
-from keras_attention.zoo.registry import (
-    ModelSpec,
-    get_spec,
-    list_models,
-    published_weights,
-    register_model,
-    zoo_dir,
-)
-from keras_attention.zoo.weights import resolve_weights
+
+# Public name -> the module of the zoo that defines it.
+_LAZY = {
+    "available_feature_keys": "api",
+    "info": "api",
+    "load": "api",
+    "ModelSpec": "registry",
+    "get_spec": "registry",
+    "list_models": "registry",
+    "published_weights": "registry",
+    "register_model": "registry",
+    "zoo_dir": "registry",
+    "resolve_weights": "weights",
+}
 
 __all__ = [
-    "available_feature_keys",
     *errors.__all__,
     "MODEL_CARD_FILE",
     "ModelCard",
-    "ModelSpec",
-    "get_spec",
-    "info",
-    "list_models",
-    "load",
-    "published_weights",
-    "register_model",
-    "resolve_weights",
-    "zoo_dir",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f"keras_attention.zoo.{_LAZY[name]}")
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    if importlib.util.find_spec(f"keras_attention.zoo.{name}") is not None:
+        return importlib.import_module(f"keras_attention.zoo.{name}")
+    raise AttributeError(
+        f"module 'keras_attention.zoo' has no attribute {name!r}"
+    )
+
+
+def __dir__():
+    return sorted({*globals(), *_LAZY})

@@ -10,7 +10,9 @@ and `keras-attention list` show without building anything:
   PyTorch's "parameters": ResNet-50 has 25,557,032);
 - `macs`: multiply-accumulates of one forward pass of one example
   (`keras_attention.flops.count_macs`; the papers' "FLOPs");
-- `input_shape`: the shape these were computed at.
+- `input_shape`: the shape these were computed at;
+- `task`: "image" or "audio", so that `keras-attention list` answers
+  from the catalog alone, without importing Keras.
 
 All are computed at the spec's default input shape (224x224x3 for the
 image models) with the builder's default head (1000 classes for images).
@@ -41,7 +43,7 @@ __all__ = [
     "write_catalog",
 ]
 
-FIELDS = ("input_shape", "macs", "params", "trainable_params")
+FIELDS = ("input_shape", "macs", "params", "task", "trainable_params")
 
 
 def _count(weights) -> int:
@@ -56,7 +58,7 @@ def compute_entry(name: str) -> dict:
         name: A registered model name.
 
     Returns:
-        `{"params", "trainable_params", "macs", "input_shape"}`.
+        `{"params", "trainable_params", "macs", "input_shape", "task"}`.
 
     Examples:
         >>> compute_entry("resnet18")["trainable_params"]  # doctest: +SKIP
@@ -70,6 +72,7 @@ def compute_entry(name: str) -> dict:
         "trainable_params": _count(model.trainable_weights),
         "macs": int(count_macs(model, input_shape)),
         "input_shape": [int(d) for d in input_shape],
+        "task": spec.task,
     }
 
 

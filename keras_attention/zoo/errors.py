@@ -21,6 +21,7 @@ __all__ = [
     "PresetError",
     "UnknownArgumentError",
     "WeightsDownloadError",
+    "WeightsUnavailableError",
     "WeightsIntegrityError",
 ]
 
@@ -44,3 +45,10 @@ class PresetError(ValueError):
 
 class UnknownArgumentError(TypeError, ValueError):
     """`load` got a keyword argument the model's builder does not take."""
+
+
+class WeightsUnavailableError(WeightsDownloadError):
+    """Published weights that cannot be had: this installation has no zoo
+    folder, and the download is off or failed. The message says how to
+    get them (network, `keras-attention download`, a mirror, a zoo
+    folder) and that `weights=None` gives a random model."""

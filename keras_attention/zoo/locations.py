@@ -10,9 +10,14 @@ folder is, in this order:
    from in editable (development) mode, as pip records it in the
    distribution's `direct_url.json` (`dir_info.editable` and a `file://`
    `url`);
-3. none: `zoo_dir()` returns None, no model has published weights, and
-   `zoo.load(name)` with the default weights raises a `ValueError` saying
-   how to point the zoo at the presets.
+3. none (an installed wheel): `zoo_dir()` returns None and the published
+   presets are downloaded instead, from `weights_base_url()` with the same
+   layout, `<base>/<model>/<weights>/<file>`: `WEIGHTS_URL`, the project's
+   release, or `$KERAS_ATTENTION_WEIGHTS_URL` when that is set (empty: no
+   downloads). Their model cards, with the sha256 and size of every file,
+   ship inside the package (`keras_attention/zoo/data/presets.json`,
+   `read_presets()`, generated from `zoo/` by `tools/make_presets_index.py`)
+   so each download is checked against the package, not the server.
 
 The catalog (`catalog.json`: parameter and MAC counts, see
 `keras_attention.zoo.catalog`) is small, is needed at run time and ships
@@ -33,9 +38,19 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from keras_attention.version import __version__
+
 ZOO_ENV_VAR = "KERAS_ATTENTION_ZOO"
+WEIGHTS_URL_ENV_VAR = "KERAS_ATTENTION_WEIGHTS_URL"
 CATALOG_FILE = "catalog.json"
-DISTRIBUTION = "keras-attention"
+PRESETS_FILE = "presets.json"
+DISTRIBUTION = "keras-attention-zoo"
+# Where a wheel downloads the published presets from: the project's release
+# of this version, laid out as the repository's `zoo/` folder. The one place
+# this address is written.
+WEIGHTS_URL = (
+    f"https://huggingface.co/keras-attention/zoo/resolve/v{__version__}"
+)
 
 
 def _checkout_of(record) -> Path | None:
@@ -85,15 +100,82 @@ def zoo_dir() -> Path | None:
     return None
 
 
-def no_zoo_hint() -> str:
-    """What to do when `zoo_dir()` is None."""
+def weights_base_url() -> str | None:
+    """The base URL of the published presets: `$KERAS_ATTENTION_WEIGHTS_URL`
+    when set (None when it is empty: downloads are off), else
+    `WEIGHTS_URL`."""
+    url = os.environ.get(WEIGHTS_URL_ENV_VAR)
+    if url is None:
+        url = WEIGHTS_URL
+    url = url.strip()
+    return url.rstrip("/") if url else None
+
+
+def preset_url(model: str, weights: str) -> str | None:
+    """The download location of a published preset folder (ends in "/"),
+    or None when downloads are off."""
+    base = weights_base_url()
+    if base is None:
+        return None
+    quote = urllib.parse.quote
+    return f"{base}/{quote(model)}/{quote(weights)}/"
+
+
+def no_weights_hint(name: str) -> str:
+    """How to get the published weights of `name` when they cannot be had."""
     return (
-        "The published presets were not found: this is not an editable "
-        "install of a keras-attention source checkout. Set "
-        f"{ZOO_ENV_VAR} to the `zoo/` folder of a checkout (the presets "
-        "are not in the wheel), or pass weights= a preset folder, a "
-        ".weights.h5 file or a URL (weights=None for a random model)."
+        f"Connect to the network and retry, or run `keras-attention "
+        f"download {name}` once where there is one (the files are then "
+        "cached, see KERAS_ATTENTION_CACHE); or set "
+        f"{WEIGHTS_URL_ENV_VAR} to a mirror of the zoo's layout, or "
+        f"{ZOO_ENV_VAR} to the `zoo/` folder of a source checkout. "
+        "weights=None gives a randomly initialised model."
     )
+
+
+def _package_data(filename: str) -> Path:
+    data = importlib.resources.files("keras_attention.zoo") / "data"
+    return Path(str(data / filename))
+
+
+def presets_path() -> Path:
+    """The index of published presets that ships in the package."""
+    return _package_data(PRESETS_FILE)
+
+
+@functools.lru_cache(maxsize=1)
+def _read_presets() -> dict:
+    return json.loads(presets_path().read_text())
+
+
+def read_presets() -> dict[str, dict[str, dict]]:
+    """The published presets the package knows: `{model: {weights: {"card":
+    model card, "files": {file name: {"sha256", "size"}}}}}`, where
+    `files` lists every file of the preset folder, the model card
+    included. A copy."""
+    return json.loads(json.dumps(_read_presets()))
+
+
+def package_catalog() -> dict[str, dict]:
+    """The catalog that ships in the package: one entry per model the
+    library registers (with its `task`), whatever `$KERAS_ATTENTION_ZOO`
+    says."""
+    return read_catalog(_package_data(CATALOG_FILE))
+
+
+def published_weight_names(model: str) -> list[str]:
+    """The names of the published weights of `model`, default first, read
+    as data (no Keras): from the zoo folder, else the package's index.
+    `registry.published_weights` gives the whole entries."""
+    root = zoo_dir()
+    if root is None:
+        cards = {w: p["card"] for w, p in read_presets().get(model, {}).items()}
+    else:
+        cards = {
+            path.parent.name: json.loads(path.read_text())
+            for path in sorted((root / model).glob("*/model_card.json"))
+        }
+    return sorted(cards, key=lambda w: not cards[w].get("default"))
 
 
 def catalog_path() -> Path:
@@ -102,8 +184,7 @@ def catalog_path() -> Path:
     env = os.environ.get(ZOO_ENV_VAR)
     if env:
         return Path(env).expanduser() / CATALOG_FILE
-    data = importlib.resources.files("keras_attention.zoo") / "data"
-    return Path(str(data / CATALOG_FILE))
+    return _package_data(CATALOG_FILE)
 
 
 @functools.lru_cache(maxsize=4)

@@ -18,9 +18,10 @@ package's layout (`keras_attention.zoo.locations`):
 1. `$KERAS_ATTENTION_ZOO`, when set;
 2. else the `zoo/` folder of the source checkout of an editable install
    (`pip install -e .`), as pip records it in `direct_url.json`;
-3. else none: no model lists published weights, and `zoo.load(name)`
-   with the default weights raises a `ValueError` saying to set
-   `$KERAS_ATTENTION_ZOO` or to pass `weights=`.
+3. else none (an installed wheel): the presets listed in the package's
+   index (`keras_attention/zoo/data/presets.json`) are published, and
+   `zoo.load` downloads them from `locations.preset_url` (the entry's
+   `"url"`), checking every file against the index.
 
 Parameter and MAC counts come from the catalog that ships in the package
 (`keras_attention/zoo/data/catalog.json`; `$KERAS_ATTENTION_ZOO/
@@ -39,7 +40,9 @@ from keras_attention.zoo.cards import MODEL_CARD_FILE, ModelCard
 from keras_attention.zoo.locations import (
     CATALOG_FILE,
     catalog_path,
+    preset_url,
     read_catalog,
+    read_presets,
     zoo_dir,
 )
 
@@ -112,18 +115,35 @@ def get_spec(name: str) -> ModelSpec:
     )
 
 
+def _remote_weights(name: str) -> dict[str, dict]:
+    """The entries of the package's index for `name`: each card with
+    `"url"` (None when downloads are off) and `"files"` pinned by the
+    index."""
+    entries = {}
+    for weights, preset in read_presets().get(name, {}).items():
+        card = ModelCard.from_json(preset["card"]).to_json()
+        card["url"] = preset_url(name, weights)
+        card["files"] = preset["files"]
+        entries[weights] = card
+    return entries
+
+
 def published_weights(name: str) -> dict[str, dict]:
     """The published weights entries of model `name`: weights name to its
-    model card (`ModelCard.to_json()`, with `"path"` added), default entry
-    first. Empty when there is no zoo folder (see `zoo_dir()`)."""
+    model card (`ModelCard.to_json()`), default entry first. With a zoo
+    folder (see `zoo_dir()`) each has `"path"`, its local folder; without
+    one they come from the package's index and have `"url"` instead."""
     root = zoo_dir()
-    if root is None or not (root / name).is_dir():
+    if root is None:
+        entries = _remote_weights(name)
+    elif not (root / name).is_dir():
         return {}
-    entries = {}
-    for card_path in sorted((root / name).glob(f"*/{MODEL_CARD_FILE}")):
-        card = ModelCard.read(card_path).to_json()
-        card["path"] = str(card_path.parent)
-        entries[card_path.parent.name] = card
+    else:
+        entries = {}
+        for card_path in sorted((root / name).glob(f"*/{MODEL_CARD_FILE}")):
+            card = ModelCard.read(card_path).to_json()
+            card["path"] = str(card_path.parent)
+            entries[card_path.parent.name] = card
     return dict(
         sorted(entries.items(), key=lambda kv: not kv[1].get("default"))
     )

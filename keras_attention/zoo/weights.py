@@ -16,7 +16,11 @@ import keras
 
 from keras_attention.zoo import download, peer_weights, peers
 from keras_attention.zoo.cards import MODEL_CARD_FILE, ModelCard
-from keras_attention.zoo.locations import no_zoo_hint, zoo_dir
+from keras_attention.zoo.errors import WeightsUnavailableError
+from keras_attention.zoo.locations import (
+    WEIGHTS_URL_ENV_VAR,
+    no_weights_hint,
+)
 from keras_attention.zoo.registry import (
     default_weights,
     get_spec,
@@ -100,6 +104,55 @@ def _local_card(path: Path) -> dict:
     return ModelCard.read(path / MODEL_CARD_FILE).to_json()
 
 
+def fetch_published(
+    name: str, weights: str, entry: dict, pins: dict | None = None, **kwargs
+) -> Path:
+    """The verified local folder of a published preset: its `"path"` in a
+    zoo folder, or its download (`"url"`) into the cache, every file
+    checked against the sha256 and size of the package's index.
+
+    Raises:
+        WeightsUnavailableError: downloads are off, or the download
+            failed (offline, server error); the message says how to get
+            the weights.
+    """
+    if "path" in entry:
+        return Path(
+            download.fetch_preset(
+                entry["path"], sha256s=pins, manifest=MODEL_CARD_FILE, **kwargs
+            )
+        )
+    url = entry.get("url")
+    what = f"The published weights {weights!r} of {name!r}"
+    if url is None:
+        raise WeightsUnavailableError(
+            f"{what} are not in this installation and downloads are off "
+            f"({WEIGHTS_URL_ENV_VAR} is empty). " + no_weights_hint(name)
+        )
+    files = entry["files"]
+    try:
+        return Path(
+            download.fetch_preset(
+                url,
+                files=tuple(files),
+                sha256s={
+                    **{f: e["sha256"] for f, e in files.items()},
+                    **(pins or {}),
+                },
+                manifest=MODEL_CARD_FILE,
+                name=f"{name}.{weights}",
+                **kwargs,
+            )
+        )
+    except download.WeightsDownloadError as error:
+        raise WeightsUnavailableError(
+            f"{what} could not be downloaded from {url}: "
+            f"{str(error).rstrip('.')}. " + no_weights_hint(name),
+            url=error.url,
+            status=error.status,
+        ) from error
+
+
 def resolve_weights(
     name: str, weights="default", sha256: str | None = None
 ) -> tuple[Path | None, dict]:
@@ -124,19 +177,15 @@ def resolve_weights(
         sha256: Expected sha256 of the weights file.
 
     Raises:
-        ValueError: unknown model or weights; "default" while no zoo
-            folder is found (see `keras_attention.zoo.locations`).
+        ValueError: unknown model or weights.
+        WeightsUnavailableError: published weights that cannot be had
+            (offline, or downloads off): see `fetch_published`.
     """
     get_spec(name)
     entries = published_weights(name)
     if weights == "default":
         weights = default_weights(name)
         if weights is None:
-            if zoo_dir() is None:
-                raise ValueError(
-                    f"Cannot load the default weights of {name!r}. "
-                    + no_zoo_hint()
-                )
             logger.info(
                 "%s has no published weights; returning a randomly "
                 "initialised model (pass weights=None to say so).",
@@ -147,10 +196,8 @@ def resolve_weights(
     weights = str(weights)
     pins = _preset_pins(sha256)
     if weights in entries:
-        path = download.fetch_preset(
-            entries[weights]["path"], sha256s=pins, manifest=MODEL_CARD_FILE
-        )
-        return Path(path), entries[weights]
+        entry = entries[weights]
+        return fetch_published(name, weights, entry, pins), entry
     if weights in peer_weights.named_weights(name):
         return peer_weights.resolve(name, weights)
     if peers.is_checkpoint_source(weights):

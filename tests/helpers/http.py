@@ -150,3 +150,27 @@ def loopback_server() -> Iterator[Server]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+def serve_file(path):
+    """A behaviour serving the file at `path`, read at each request."""
+
+    def behaviour(handler):
+        with open(path, "rb") as f:
+            data = f.read()
+        serve(data)(handler)
+
+    return behaviour
+
+
+def serve_folder(server: Server, root, prefix: str = "") -> None:
+    """Routes every file under `root` at `<prefix>/<relative path>`."""
+    from pathlib import Path
+
+    root = Path(root)
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            rel = path.relative_to(root).as_posix()
+            server.routes[f"{prefix}/{urllib.parse.quote(rel)}"] = serve_file(
+                path
+            )
