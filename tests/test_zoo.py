@@ -200,7 +200,8 @@ def test_unknown_model_suggests_close_names():
 
 def test_unknown_weights_lists_the_published_ones(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_ATTENTION_ZOO", str(tmp_path / "zoo"))
-    with pytest.raises(ValueError, match="none published"):
+    # An empty zoo folder: only the converted (named peer) weights.
+    with pytest.raises(ValueError, match=r"available: imagenet\)"):
         zoo.load("resnet18", weights="imagenet_v9")
     for weights in ("fashion_mnist", "cifar10"):
         entry = tmp_path / "zoo" / "resnet18" / weights

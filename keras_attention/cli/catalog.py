@@ -68,9 +68,9 @@ def _list(args) -> int:
         if args.task and known.get("task") != args.task:
             continue
         published = locations.published_weight_names(name)
-        published += converted.get(name, [])
-        if args.pretrained and not published:
+        if args.pretrained and not published:  # our own weights only
             continue
+        published += converted.get(name, [])
         entry = counts.get(name, {})
         rows.append(
             [
