@@ -177,7 +177,7 @@ def doubling_ratios(rows: list[dict], key: str = "seconds") -> list[float]:
     (the input's length in samples or pixels): 2.0 when `key` grows
     linearly with the input, 1.0 when it stays constant."""
     out = []
-    for a, b in zip(rows, rows[1:]):
+    for a, b in zip(rows, rows[1:], strict=False):
         doublings = math.log2(b["input_units"] / a["input_units"])
         out.append((b[key] / a[key]) ** (1 / doublings))
     return out
@@ -192,7 +192,7 @@ def loglog_slope(rows: list[dict], key: str = "seconds") -> float | None:
     xs = [math.log(r["input_units"]) for r in rows]
     ys = [math.log(r[key]) for r in rows]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    num = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    num = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
     return num / sum((x - mx) ** 2 for x in xs)
 
 
@@ -222,8 +222,8 @@ def plot(rows: list[dict], path: str) -> None:
 
     kinds = sorted({r["kind"] for r in rows})
     fig, axes = plt.subplots(2, len(kinds), figsize=(5 * len(kinds), 6.5))
-    axes = [[a] for a in axes] if len(kinds) == 1 else axes.T
-    for (ax_time, ax_mem), kind in zip(axes, kinds):
+    axes = [tuple(axes)] if len(kinds) == 1 else axes.T
+    for (ax_time, ax_mem), kind in zip(axes, kinds, strict=True):
         for command in ("predict", "explain"):
             group = [
                 r for r in rows if r["kind"] == kind and r["command"] == command
