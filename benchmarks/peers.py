@@ -195,6 +195,7 @@ def run_here(args) -> dict:
         jit,
         args,
         image_size=args.image_size,
+        input_shape=[args.image_size, args.image_size, 3],
         batch_sizes=list(args.batch_sizes),
         train_batch=args.train_batch,
         results=results,

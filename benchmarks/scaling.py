@@ -288,6 +288,9 @@ def main(argv=None) -> None:
         "backend": backend,
         "keras": keras.__version__,
         "machine": timing.machine(),
+        "warmup": 1,
+        "repeats": 1,
+        "input_shape": [],
         "results": rows,
         "summary": summarize(rows),
     }
