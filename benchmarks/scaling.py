@@ -235,7 +235,8 @@ def plot(rows: list[dict], path: str) -> None:
             ax_mem.semilogx(sizes, [r["peak_rss_mib"] for r in group], "o-")
             ax_time.lines[-1].set_label(command)
         unit = "audio (s)" if kind == "audio" else "image side (px)"
-        ax_time.set(ylabel="seconds", title=f"{kind}: {group[0]['model']}")
+        model = next(r["model"] for r in rows if r["kind"] == kind)
+        ax_time.set(ylabel="seconds", title=f"{kind}: {model}")
         ax_mem.set(xlabel=unit, ylabel="peak RSS (MiB)")
         ax_time.legend()
     fig.tight_layout()
