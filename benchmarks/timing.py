@@ -126,23 +126,36 @@ def reports_for(script: str, backend: str | None, args: list[str], run_here):
 
 def time_models(models: dict, x, warmup: int, repeats: int) -> dict:
     """Warms every `keras.Model` up, then times one `predict_on_batch` call
-    of each per round, rotating the order so that drifting load hits all
-    models alike.
+    of each per round (see `time_calls`).
+
+    Returns `{name: (wall_seconds, cpu_seconds)}`.
+    """
+    calls = {
+        name: (lambda m=model: m.predict_on_batch(x))
+        for name, model in models.items()
+    }
+    return time_calls(calls, warmup, repeats)
+
+
+def time_calls(calls: dict, warmup: int, repeats: int) -> dict:
+    """Calls every zero-argument callable `warmup` times, then times one
+    call of each per round, rotating the order so that drifting load hits
+    all alike.
 
     Returns `{name: (wall_seconds, cpu_seconds)}`: wall-clock latency, and
     the CPU time of this process (all its threads), which other processes
     on a shared machine disturb much less.
     """
-    for model in models.values():
+    for call in calls.values():
         for _ in range(warmup):
-            model.predict_on_batch(x)
-    names = list(models)
+            call()
+    names = list(calls)
     times = {name: ([], []) for name in names}
     for r in range(repeats):
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             wall, cpu = time.perf_counter(), time.process_time()
-            models[name].predict_on_batch(x)
+            calls[name]()
             times[name][0].append(time.perf_counter() - wall)
             times[name][1].append(time.process_time() - cpu)
     return times

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 
 import keras
 import pytest
@@ -166,3 +167,75 @@ def test_peer_parity(tmp_path, capsys):
     (row,) = report["results"]
     assert row["model"] == "resnet18" and row["max_rel_diff"] < 1e-4
     assert "| torchvision.resnet18 | resnet18 |" in capsys.readouterr().out
+
+
+def test_peers_against_timm(tmp_path, capsys):
+    bench = _load("peers")
+    out = tmp_path / "peers.json"
+    args = "--image-size 32 --batch-sizes 1 --train-batch 2 --warmup 0"
+    args += " --repeats 1 --no-jit --models resnet50 cbam_resnet50 timm"
+    bench.main([*args.split(), f"--json={out}"])
+    data = json.loads(out.read_text())
+    (report,) = data["reports"]
+    backend = keras.backend.backend()
+    assert report["backend"] == backend and report["image_size"] == 32
+    rows = report["results"]
+    cases = {(r["model"], r["mode"], r["batch"]) for r in rows}
+    assert cases == {
+        (m, mode, b)
+        for m in ("resnet50", "cbam_resnet50", "timm")
+        for mode, b in (("predict", 1), ("train", 2))
+    }
+    for mode in ("predict", "train"):
+        group = [r for r in rows if r["mode"] == mode]
+        _check_ratios(group, "model", "ratio_to_resnet50", "resnet50")
+        _check_ratios(group, "model", "ratio_to_timm", "timm")
+    backends = {r["model"]: r["backend"] for r in rows}
+    assert backends == {
+        "resnet50": backend,
+        "cbam_resnet50": backend,
+        "timm": "timm",
+    }
+    assert data["command"].startswith(f"KERAS_BACKEND={backend}")
+    text = capsys.readouterr().out
+    assert f"| {backend} | train | 2 |" in text
+    with pytest.raises(SystemExit):
+        bench.main(["--image-size", "16"])
+    assert "--image-size must be >= 32" in capsys.readouterr().err
+
+
+def test_scaling_reports_each_case_and_its_growth(tmp_path, capsys):
+    bench = _load("scaling")
+    out, png = tmp_path / "scaling.json", tmp_path / "scaling.png"
+    bench.main(
+        "--seconds 1 2 --image-sizes 32 64 --commands predict".split()
+        + [f"--json={out}", f"--plot={png}"]
+    )
+    (report,) = json.loads(out.read_text())["reports"]
+    rows = report["results"]
+    assert [(r["kind"], r["size"]) for r in rows] == [
+        ("audio", 1),
+        ("audio", 2),
+        ("image", 32),
+        ("image", 64),
+    ]
+    for row in rows:
+        assert row["seconds"] > 0 and row["peak_rss_mib"] > 0
+        assert row["peak_rss_mib"] >= row["rss_before_mib"] - 1
+    for summary in report["summary"]:
+        (ratio,) = summary["time_ratio_per_doubling"]
+        a, b = (r for r in rows if r["kind"] == summary["kind"])
+        doublings = math.log2(b["input_units"] / a["input_units"])
+        expected = (b["seconds"] / a["seconds"]) ** (1 / doublings)
+        assert ratio == pytest.approx(expected)
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert "| audio (cnn6) | predict | 2 s |" in capsys.readouterr().out
+
+
+def test_doubling_ratio_is_two_for_linear_cost():
+    bench = _load("scaling")
+    rows = [{"input_units": n, "seconds": 0.05 + 0.1 * n} for n in (1, 10, 100)]
+    rows += [{"input_units": 1000, "seconds": 0.05 + 100.0}]
+    ratios = bench.doubling_ratios(rows)
+    assert ratios[-1] == pytest.approx(2.0, rel=0.01)
+    assert bench.loglog_slope(rows) == pytest.approx(1.0, abs=0.05)

@@ -313,6 +313,10 @@ BENCHMARK_SCRIPTS = {"audio_forward": "resnet_forward --task audio"}
 
 def benchmark_command(name: str) -> str:
     """The command that writes `benchmarks/results/NAME.json`."""
+    if name == "scaling":  # one backend, one subprocess per case
+        return "python -m benchmarks.scaling --json benchmarks/results/" + (
+            "scaling.json --plot docs/assets/scaling.png"
+        )
     script = BENCHMARK_SCRIPTS.get(name, name)
     return (
         f"python -m benchmarks.{script} --backend all "
@@ -392,8 +396,52 @@ def _peer_parity_rows(report: dict) -> list[str]:
     return rows
 
 
+def _peers_rows(report: dict) -> list[str]:
+    rows = [
+        "| model | mode | batch | time (ms) | ratio to timm "
+        "| CPU-time ratio to timm | ratio to `resnet50` |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        timm, cpu = r["ratio_to_timm"], r["cpu_ratio_to_timm"]
+        rows.append(
+            f"| `{r['model']}` | {r['mode']} | {r['batch']} | {r['ms']:.1f} "
+            f"| {MISSING if timm is None else f'{timm:.3f}'} "
+            f"| {MISSING if cpu is None else f'{cpu:.3f}'} "
+            f"| {r['ratio_to_resnet50']:.3f} |"
+        )
+    return rows
+
+
+def _scaling_rows(report: dict) -> list[str]:
+    rows = [
+        "| input | command | size | time (s) | CPU time (s) "
+        "| peak RSS (MiB) | peak growth (MiB) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        unit = "s" if r["kind"] == "audio" else "px"
+        rows.append(
+            f"| {r['kind']} (`{r['model']}`) | {r['command']} | "
+            f"{r['size']:g} {unit} | {r['seconds']:.2f} | "
+            f"{r['cpu_seconds']:.2f} | {r['peak_rss_mib']:.0f} | "
+            f"{r['peak_growth_mib']:.0f} |"
+        )
+    rows += [
+        "",
+        "| input | command | time ratio per doubling |",
+        "|---|---|---|",
+    ]
+    for s in report["summary"]:
+        ratios = ", ".join(f"{v:.2f}" for v in s["time_ratio_per_doubling"])
+        rows.append(f"| {s['kind']} | {s['command']} | {ratios} |")
+    return rows
+
+
 BENCHMARKS = {
     "peer_parity": _peer_parity_rows,
+    "peers": _peers_rows,
+    "scaling": _scaling_rows,
     "layer_overhead": _layer_overhead_rows,
     "resnet_forward": _resnet_forward_rows,
     "audio_forward": _audio_forward_rows,
