@@ -296,8 +296,18 @@ def test_zoo_folder_of_an_editable_install(tmp_path, monkeypatch):
 
     (tmp_path / "zoo").mkdir()
     monkeypatch.delenv("KERAS_ATTENTION_ZOO", raising=False)
+    # The real check: the checkout must hold the package running now.
+    assert locations._is_this_package(Path(zoo.__file__).parents[2])
+    assert not locations._is_this_package(tmp_path)
+    monkeypatch.setattr(
+        locations, "_is_this_package", lambda checkout: checkout == tmp_path
+    )
     record = {"url": tmp_path.as_uri(), "dir_info": {"editable": True}}
+    other = {**record, "url": (tmp_path / "other").as_uri()}
     for texts, expected in (
+        # Another checkout's editable metadata (e.g. a wheel installed
+        # beside it): not this package's zoo.
+        ([json.dumps(other)], None),
         ([json.dumps(record)], tmp_path / "zoo"),
         # The checkout's own egg-info (no direct_url.json) comes first on
         # sys.path when the tests run from the checkout: it must not hide

@@ -82,9 +82,20 @@ def _editable_checkout() -> Path | None:
         except (OSError, ValueError):
             continue
         checkout = _checkout_of(record)
-        if checkout is not None:
+        if checkout is not None and _is_this_package(checkout):
             return checkout
     return None
+
+
+def _is_this_package(checkout: Path) -> bool:
+    """Whether `checkout` holds the `keras_attention` running now: an
+    installed wheel must not take the zoo of some editable checkout whose
+    metadata happens to be on `sys.path` too."""
+    here = Path(str(importlib.resources.files("keras_attention")))
+    try:
+        return (checkout / "keras_attention").resolve() == here.resolve()
+    except OSError:
+        return False
 
 
 def zoo_dir() -> Path | None:
